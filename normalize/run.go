@@ -1,0 +1,93 @@
+package normalize
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flowsym/flowsym/ingest"
+	"github.com/flowsym/flowsym/normalize/schema"
+)
+
+// Job is one object to decode and the source it comes from.
+type Job struct {
+	Source ingest.Source
+	Object ingest.Object
+}
+
+// RunConfig configures Run.
+type RunConfig struct {
+	// Workers is the number of objects decoded at once; <= 0 means 1.
+	Workers int
+	// BatchRows is the number of rows per batch; <= 0 means the default.
+	BatchRows int
+	// Window drops records outside it.
+	Window schema.Window
+	// Mem allocates Arrow memory; nil means the Go allocator.
+	Mem memory.Allocator
+	// Problems collects bad input; it decides when the run gives up.
+	Problems *Problems
+}
+
+// Run decodes every job that list yields, Workers objects at a time, and
+// hands each batch to sink. Calls to sink are serialised, so a sink needs
+// no locking; a batch is valid only during the call.
+//
+// Memory is bounded by Workers: each worker holds one object's read
+// buffers and one batch under construction, and list streams the jobs.
+func (d *Decoder) Run(ctx context.Context, cfg RunConfig, list func(yield func(Job) error) error, sink func(arrow.RecordBatch) error) error {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	if cfg.Mem == nil {
+		cfg.Mem = memory.NewGoAllocator()
+	}
+	if cfg.Problems == nil {
+		cfg.Problems = NewProblems(-1, 0)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	jobs := make(chan Job, cfg.Workers)
+	g.Go(func() error {
+		defer close(jobs)
+		return list(func(j Job) error {
+			select {
+			case jobs <- j:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	})
+	var sinkMu sync.Mutex
+	emit := func(rec arrow.RecordBatch) error {
+		sinkMu.Lock()
+		defer sinkMu.Unlock()
+		if err := sink(rec); err != nil {
+			return &sinkError{err}
+		}
+		return nil
+	}
+	report := func(p *Problem) error { return cfg.Problems.Add(p) }
+	for range cfg.Workers {
+		g.Go(func() error {
+			b := schema.NewBuilder(cfg.Mem, cfg.BatchRows, emit)
+			defer b.Release()
+			b.SetWindow(cfg.Window)
+			for j := range jobs {
+				if err := d.Object(ctx, j.Source, j.Object, b, report); err != nil {
+					return err
+				}
+			}
+			return b.Flush()
+		})
+	}
+	err := g.Wait()
+	if se, ok := errors.AsType[*sinkError](err); ok {
+		return se.err // the sink's own error is what the caller wants
+	}
+	return err
+}

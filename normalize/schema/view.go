@@ -1,0 +1,176 @@
+package schema
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// View gives typed, by-column access to a batch of normalized flows. It
+// holds no copy of the data: it is valid while the batch is.
+type View struct {
+	rec  arrow.RecordBatch
+	strs [NumColumns]*array.String
+	i32s [NumColumns]*array.Int32
+	i64s [NumColumns]*array.Int64
+	ts   [NumColumns]*array.Timestamp
+	adds [NumColumns]*array.FixedSizeBinary
+	bls  [NumColumns]*array.Boolean
+	lab  *array.Map
+}
+
+// NewView checks that rec has the normalized schema and wraps it.
+func NewView(rec arrow.RecordBatch) (*View, error) {
+	if !rec.Schema().Equal(arrowSchema) {
+		return nil, fmt.Errorf("batch does not have the normalized flow schema")
+	}
+	v := &View{rec: rec}
+	for i, col := range rec.Columns() {
+		switch a := col.(type) {
+		case *array.String:
+			v.strs[i] = a
+		case *array.Int32:
+			v.i32s[i] = a
+		case *array.Int64:
+			v.i64s[i] = a
+		case *array.Timestamp:
+			v.ts[i] = a
+		case *array.FixedSizeBinary:
+			v.adds[i] = a
+		case *array.Boolean:
+			v.bls[i] = a
+		case *array.Map:
+			v.lab = a
+		}
+	}
+	return v, nil
+}
+
+// Rows returns the number of rows.
+func (v *View) Rows() int { return int(v.rec.NumRows()) }
+
+// Batch returns the wrapped batch.
+func (v *View) Batch() arrow.RecordBatch { return v.rec }
+
+// IsNull reports whether column c of row i is NULL.
+func (v *View) IsNull(c Col, i int) bool { return v.rec.Column(int(c)).IsNull(i) }
+
+// Str returns a string column's value ("" when NULL).
+func (v *View) Str(c Col, i int) string { return v.strs[c].Value(i) }
+
+// Int returns an int32, int64 or time column's value (0 when NULL).
+func (v *View) Int(c Col, i int) int64 {
+	switch {
+	case v.i32s[c] != nil:
+		return int64(v.i32s[c].Value(i))
+	case v.i64s[c] != nil:
+		return v.i64s[c].Value(i)
+	case v.ts[c] != nil:
+		return int64(v.ts[c].Value(i))
+	case v.bls[c] != nil:
+		if v.bls[c].Value(i) {
+			return 1
+		}
+	}
+	return 0
+}
+
+// Time returns a time column's value in UTC (zero time when NULL).
+func (v *View) Time(c Col, i int) time.Time {
+	if v.IsNull(c, i) {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(v.ts[c].Value(i))).UTC()
+}
+
+// Bool returns a bool column's value.
+func (v *View) Bool(c Col, i int) bool { return v.bls[c].Value(i) }
+
+// Addr returns an address column's value, unmapped from IPv4-in-IPv6; the
+// zero Addr when NULL.
+func (v *View) Addr(c Col, i int) netip.Addr {
+	if v.IsNull(c, i) {
+		return netip.Addr{}
+	}
+	return AddrFromBytes(v.adds[c].Value(i))
+}
+
+// AddrFromBytes converts the 16-byte Arrow form back to an address.
+func AddrFromBytes(b []byte) netip.Addr {
+	if len(b) != AddrWidth {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom16([AddrWidth]byte(b)).Unmap()
+}
+
+// Labels returns row i's labels, sorted by key.
+func (v *View) Labels(i int) [][2]string {
+	if v.lab == nil || v.lab.IsNull(i) {
+		return nil
+	}
+	start, end := v.lab.ValueOffsets(i)
+	keys := v.lab.Keys().(*array.String)
+	items := v.lab.Items().(*array.String)
+	out := make([][2]string, 0, end-start)
+	for j := start; j < end; j++ {
+		out = append(out, [2]string{keys.Value(int(j)), items.Value(int(j))})
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a][0] < out[b][0] })
+	return out
+}
+
+// Format renders column c of row i as text: NULL as "", times in RFC 3339,
+// addresses in their canonical form, labels as k=v pairs.
+func (v *View) Format(c Col, i int) string {
+	if v.IsNull(c, i) {
+		return ""
+	}
+	switch table[c].Kind {
+	case KindString:
+		return v.Str(c, i)
+	case KindInt32, KindInt64:
+		return strconv.FormatInt(v.Int(c, i), 10)
+	case KindTime:
+		return v.Time(c, i).Format(time.RFC3339Nano)
+	case KindAddr:
+		return v.Addr(c, i).String()
+	case KindBool:
+		return strconv.FormatBool(v.Bool(c, i))
+	case KindLabels:
+		var sb strings.Builder
+		for j, kv := range v.Labels(i) {
+			if j > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(kv[0] + "=" + kv[1])
+		}
+		return sb.String()
+	}
+	return ""
+}
+
+// DumpRow renders row i as "name=value" pairs of its non-NULL columns, in
+// table order. Golden files use it, so its output is stable.
+func (v *View) DumpRow(i int) string {
+	var sb strings.Builder
+	for c := range NumColumns {
+		if v.IsNull(c, i) {
+			continue
+		}
+		if sb.Len() > 0 {
+			sb.WriteByte(' ')
+		}
+		val := v.Format(c, i)
+		if strings.ContainsAny(val, " \t\"") || val == "" {
+			val = strconv.Quote(val)
+		}
+		sb.WriteString(table[c].Name + "=" + val)
+	}
+	return sb.String()
+}
