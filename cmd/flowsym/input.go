@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/spf13/pflag"
+
+	"github.com/flowsym/flowsym/ingest"
+	"github.com/flowsym/flowsym/ingest/local"
+	"github.com/flowsym/flowsym/normalize"
+	"github.com/flowsym/flowsym/normalize/schema"
+)
+
+// inputFlags are the flags of every command that reads flow logs.
+type inputFlags struct {
+	inputFormat string
+	awsFormat   string
+	since       string
+	until       string
+	maxErrors   int64
+	concurrency int
+}
+
+func (f *inputFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.inputFormat, "input-format", "auto",
+		"format of every input object, instead of detecting it per object from its key and first bytes;\n"+
+			"one of auto, "+formatList()+" (example: --input-format aws-text)")
+	fs.StringVar(&f.awsFormat, "aws-format", "v2",
+		"field order of AWS lines that come without a header line (CloudWatch Logs or Firehose exports):\n"+
+			"v2 (the default format), tgw (the Transit Gateway default format), or the field names in order\n"+
+			`(example: --aws-format "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction")`)
+	fs.StringVar(&f.since, "since", "",
+		"read only records that end at or after this time, and skip objects whose key dates are all earlier;\n"+
+			"RFC 3339, a date, or a duration back from now (examples: --since 2026-11-20T10:00:00Z, --since 2026-11-20, --since 1h)")
+	fs.StringVar(&f.until, "until", "",
+		"read only records that start before this time; same forms as --since (example: --until 2026-11-20T11:00:00Z)")
+	fs.Int64Var(&f.maxErrors, "max-errors", 1000,
+		"give up (exit code 3) after this many bad input records or objects; -1 never gives up, 0 gives up at the first\n"+
+			"(example: --max-errors 0)")
+	fs.IntVar(&f.concurrency, "concurrency", runtime.GOMAXPROCS(0),
+		"objects decoded at once; memory grows with it, not with object sizes (example: --concurrency 8)")
+}
+
+func formatList() string {
+	var names []string
+	for _, f := range normalize.Formats() {
+		names = append(names, string(f))
+	}
+	return strings.Join(names, ", ")
+}
+
+// input is a planned read: where from, which window, how.
+type input struct {
+	decoder  *normalize.Decoder
+	problems *normalize.Problems
+	span     ingest.Span
+	workers  int
+	roots    []string
+	source   *local.Source
+	pruned   atomic.Int64
+}
+
+func (f *inputFlags) plan(e *env, args []string) (*input, error) {
+	if len(args) == 0 {
+		return nil, usageError("no SOURCE given: name at least one file, folder or glob of flow logs")
+	}
+	format, err := normalize.ParseFormat(f.inputFormat)
+	if err != nil {
+		return nil, usageError("--input-format: %v", err)
+	}
+	awsFormat, err := normalize.ParseAWSFormat(f.awsFormat)
+	if err != nil {
+		return nil, usageError("--aws-format: %v", err)
+	}
+	if len(awsFormat.Unknown()) > 0 {
+		return nil, usageError("--aws-format: unknown AWS flow-log fields %v", awsFormat.Unknown())
+	}
+	now := e.now()
+	var span ingest.Span
+	if span.Start, err = parseTimeFlag(f.since, now); err != nil {
+		return nil, usageError("--since: %v", err)
+	}
+	if span.End, err = parseTimeFlag(f.until, now); err != nil {
+		return nil, usageError("--until: %v", err)
+	}
+	if !span.Start.IsZero() && !span.End.IsZero() && !span.End.After(span.Start) {
+		return nil, usageError("--until (%s) must be after --since (%s)", span.End.Format(time.RFC3339), span.Start.Format(time.RFC3339))
+	}
+	if f.concurrency < 1 {
+		return nil, usageError("--concurrency must be at least 1")
+	}
+	in := &input{
+		decoder:  normalize.NewDecoder(normalize.Options{Format: format, AWSHeaderless: awsFormat}),
+		problems: normalize.NewProblems(f.maxErrors, 5),
+		span:     span,
+		workers:  f.concurrency,
+		roots:    args,
+	}
+	in.source = &local.Source{SkipDir: in.outside}
+	return in, nil
+}
+
+// outside reports whether a key's dates put all its records outside the
+// window, so the object or folder need not be read.
+func (in *input) outside(key string) bool {
+	if in.span.IsZero() {
+		return false
+	}
+	ks, ok := ingest.KeySpan(key)
+	if ok && !ks.Overlaps(in.span) {
+		in.pruned.Add(1)
+		return true
+	}
+	return false
+}
+
+func (in *input) window() schema.Window {
+	var w schema.Window
+	if !in.span.Start.IsZero() {
+		w.Since = in.span.Start.UnixMicro()
+	}
+	if !in.span.End.IsZero() {
+		w.Until = in.span.End.UnixMicro()
+	}
+	return w
+}
+
+// run decodes every object of every source into sink.
+func (in *input) run(ctx context.Context, sink func(arrow.RecordBatch) error) error {
+	list := func(yield func(normalize.Job) error) error {
+		for _, root := range in.roots {
+			err := in.source.List(ctx, root, func(o ingest.Object) error {
+				if in.outside(o.Name) {
+					return nil
+				}
+				return yield(normalize.Job{Source: in.source, Object: o})
+			})
+			if err != nil {
+				return &exitError{code: exitFailure, err: err}
+			}
+		}
+		return nil
+	}
+	cfg := normalize.RunConfig{Workers: in.workers, Window: in.window(), Problems: in.problems}
+	return in.decoder.Run(ctx, cfg, list, sink)
+}
+
+// parseTimeFlag reads --since/--until: RFC 3339, a date or date and time
+// in UTC, or a duration meaning that long before now ("90m", "1h", "2d").
+func parseTimeFlag(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02T15", time.DateOnly} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(d); err == nil && n >= 0 {
+			return now.Add(-time.Duration(n) * 24 * time.Hour).UTC(), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-20T10:00:00Z), a date (2026-11-20) or a duration back from now (1h, 2d)", s)
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowsym/flowsym/normalize"
+	"github.com/flowsym/flowsym/report/export"
+)
+
+type normalizeFlags struct {
+	input  inputFlags
+	out    string
+	append bool
+	runID  string
+}
+
+func newNormalizeCommand(e *env) *cobra.Command {
+	var f normalizeFlags
+	cmd := &cobra.Command{
+		Use:   "normalize SOURCE... --out PATH",
+		Short: "Convert flow logs into one normalized Parquet export",
+		Long: `normalize reads flow logs from files, folders (recursively) and glob patterns,
+detects each object's format, and writes every record in flowsym's one
+normalized schema as Parquet (zstd), ready for DuckDB, Athena, BigQuery or
+Spark.
+
+When --out ends in .parquet, one file is written (replaced atomically if it
+exists). Otherwise --out is a folder, written Hive-partitioned as
+cloud=<cloud>/date=<YYYY-MM-DD>/part-<n>-<run>.parquet so that engines prune by
+date; the folder must be empty or absent unless --append is given.
+
+Bad input never stops the run early: each malformed line or damaged object is
+counted and reported on stderr with its object and line, and the records
+around it are kept. More than --max-errors errors stops the run (exit 3) and
+nothing is written.`,
+		Example: `  # One Parquet file from a folder of AWS flow logs
+  flowsym normalize ./AWSLogs --out flows.parquet
+
+  # A Hive-partitioned export of one hour, from several clouds' logs
+  flowsym normalize ./logs/aws ./logs/azure --since 2026-11-20T10:00:00Z --until 2026-11-20T11:00:00Z --out ./export
+
+  # Headerless CloudWatch Logs export with a custom format
+  flowsym normalize cwl-export.log --aws-format "version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction" --out out.parquet`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runNormalize(cmd, e, &f, args)
+		},
+	}
+	f.input.register(cmd.Flags())
+	cmd.Flags().StringVarP(&f.out, "out", "o", "", "where to write: a file ending in .parquet, or a folder for a Hive-partitioned export (example: --out ./export)")
+	cmd.Flags().BoolVar(&f.append, "append", false, "add this run's files to a folder that already holds an export (example: --append)")
+	cmd.Flags().StringVar(&f.runID, "run-id", "", "name part that makes this run's file names unique (default: the start time and a random suffix)")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func runNormalize(cmd *cobra.Command, e *env, f *normalizeFlags, args []string) error {
+	in, err := f.input.plan(e, args)
+	if err != nil {
+		return err
+	}
+	start := e.now()
+	dst, opts, err := outputFor(f, start)
+	if err != nil {
+		return err
+	}
+	w := export.NewFlowWriter(cmd.Context(), dst, opts)
+	err = in.run(cmd.Context(), w.Write)
+	if err != nil {
+		w.Abort()
+		reportProblems(e.stderr, in.problems)
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	reportProblems(e.stderr, in.problems)
+	st := &in.decoder.Stats
+	fmt.Fprintf(e.stderr, "flowsym: read %d objects (%s) in %s: %d records", st.Objects.Load(), humanBytes(st.Bytes.Load()),
+		e.now().Sub(start).Round(time.Millisecond), st.Records.Load())
+	if n := st.Filtered.Load(); n > 0 {
+		fmt.Fprintf(e.stderr, " (%d more outside --since/--until)", n)
+	}
+	if n := in.pruned.Load(); n > 0 {
+		fmt.Fprintf(e.stderr, "; %d objects or folders skipped by key date", n)
+	}
+	fmt.Fprintf(e.stderr, "\nflowsym: wrote %d rows to %s (%d files)\n", w.Rows(), f.out, len(w.Files()))
+	return nil
+}
+
+// outputFor checks --out and returns where and how to write.
+func outputFor(f *normalizeFlags, start time.Time) (export.Creator, export.Options, error) {
+	runID := f.runID
+	if runID == "" {
+		var b [3]byte
+		_, _ = rand.Read(b[:])
+		runID = start.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	}
+	if strings.HasSuffix(f.out, ".parquet") {
+		if st, err := os.Stat(f.out); err == nil && st.IsDir() {
+			return nil, export.Options{}, usageError("--out %s is a folder; give a file name or a folder without the .parquet suffix", f.out)
+		}
+		return export.Dir(filepath.Dir(f.out)), export.Options{File: filepath.Base(f.out), RunID: runID}, nil
+	}
+	if !f.append {
+		if err := checkEmptyDir(f.out); err != nil {
+			return nil, export.Options{}, err
+		}
+	}
+	return export.Dir(f.out), export.Options{Partitioned: true, RunID: runID}, nil
+}
+
+func checkEmptyDir(dir string) error {
+	d, err := os.Open(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return usageError("--out: %v", err)
+	}
+	defer d.Close()
+	st, err := d.Stat()
+	if err != nil {
+		return usageError("--out: %v", err)
+	}
+	if !st.IsDir() {
+		return usageError("--out %s is a file; a folder export needs a folder (or end the name in .parquet for one file)", dir)
+	}
+	if _, err := d.Readdirnames(1); err != io.EOF {
+		return usageError("--out folder %s is not empty: give --append to add this run's files to it, or choose another folder", dir)
+	}
+	return nil
+}
+
+// reportProblems prints the bad-input summary and the kept examples.
+func reportProblems(w io.Writer, ps *normalize.Problems) {
+	if ps.Total() == 0 {
+		return
+	}
+	fmt.Fprintf(w, "flowsym: input problems: %s\n", ps.Summary())
+	for _, p := range ps.Examples() {
+		msg := strings.SplitN(p.Error(), "\n", 2)[0]
+		fmt.Fprintf(w, "  %s\n", msg)
+	}
+	if shown := int64(len(ps.Examples())); ps.Total() > shown {
+		fmt.Fprintf(w, "  ... and %d more\n", ps.Total()-shown)
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,304 @@
+// Package export writes normalized flows as Parquet that SQL engines read
+// without casts: one file, or a Hive-partitioned folder
+// (cloud=aws/date=2026-11-20/part-....parquet) that engines prune by date.
+//
+// Parquet is written with arrow-go's pqarrow, because the pipeline's
+// batches are Arrow already: pqarrow encodes them column by column with no
+// row conversion, and arrow-go is a dependency either way.
+package export
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/flowsym/flowsym/normalize/schema"
+)
+
+// ObjectWriter is one output file being written. Its bytes become visible
+// under the final name only when Commit returns nil, so a reader never sees
+// a half-written Parquet file.
+type ObjectWriter interface {
+	io.Writer
+	Commit() error
+	Abort() error
+}
+
+// Creator creates output files by name (a path relative to the output).
+type Creator interface {
+	Create(ctx context.Context, name string) (ObjectWriter, error)
+}
+
+// Options configure a FlowWriter.
+type Options struct {
+	// Partitioned writes a Hive-partitioned folder; otherwise one file
+	// named File.
+	Partitioned bool
+	// File is the name of the single output file.
+	File string
+	// RunID makes file names of this run unique, so runs that append to
+	// one folder never overwrite each other.
+	RunID string
+	// RowGroupRows bounds a row group; <= 0 means DefaultRowGroupRows.
+	RowGroupRows int64
+	// Mem allocates Arrow memory; nil means the Go allocator.
+	Mem memory.Allocator
+}
+
+// DefaultRowGroupRows balances engines' read parallelism (they split work
+// by row group) against the memory of each open partition's buffered group.
+const DefaultRowGroupRows = 256 << 10
+
+// DefaultPartition is the Hive name of a NULL partition value: rows with no
+// start time. Spark, Hive, Athena and DuckDB read it back as NULL.
+const DefaultPartition = "__HIVE_DEFAULT_PARTITION__"
+
+// FlowWriter writes normalized flow batches to Parquet.
+type FlowWriter struct {
+	ctx     context.Context
+	dst     Creator
+	opts    Options
+	schema  *arrow.Schema
+	parts   map[string]*partFile
+	written []string
+	rows    int64
+}
+
+type partFile struct {
+	name string
+	out  ObjectWriter
+	pw   *pqarrow.FileWriter
+	rows int64
+}
+
+// NewFlowWriter returns a writer that creates its files through dst.
+func NewFlowWriter(ctx context.Context, dst Creator, opts Options) *FlowWriter {
+	if opts.RowGroupRows <= 0 {
+		opts.RowGroupRows = DefaultRowGroupRows
+	}
+	if opts.Mem == nil {
+		opts.Mem = memory.NewGoAllocator()
+	}
+	if opts.File == "" {
+		opts.File = "flows.parquet"
+	}
+	return &FlowWriter{ctx: ctx, dst: dst, opts: opts, schema: FlowSchema(opts.Partitioned), parts: map[string]*partFile{}}
+}
+
+// FlowSchema is the Arrow schema of exported flows, derived from the one
+// table: addresses become text, and a partitioned export leaves out the
+// cloud column, which the folder name carries (Spark rejects a column that
+// is both in the files and in the partition path).
+func FlowSchema(partitioned bool) *arrow.Schema {
+	var fields []arrow.Field
+	for i, c := range schema.Columns() {
+		if partitioned && schema.Col(i) == schema.Cloud {
+			continue
+		}
+		t := c.Kind.ArrowType()
+		if c.Kind == schema.KindAddr {
+			t = arrow.BinaryTypes.String
+		}
+		fields = append(fields, arrow.Field{Name: c.Name, Type: t, Nullable: true})
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// Write appends a batch of normalized flows.
+func (w *FlowWriter) Write(rec arrow.RecordBatch) error {
+	if !w.opts.Partitioned {
+		return w.writeSlice(w.opts.File, rec)
+	}
+	v, err := schema.NewView(rec)
+	if err != nil {
+		return err
+	}
+	// Rows of one object are mostly of one cloud and day, so cut the batch
+	// into runs of equal partition and write each run as a zero-copy slice.
+	start, key := 0, partitionKey(v, 0)
+	for i := 1; i <= v.Rows(); i++ {
+		next := ""
+		if i < v.Rows() {
+			next = partitionKey(v, i)
+			if next == key {
+				continue
+			}
+		}
+		slice := rec.NewSlice(int64(start), int64(i))
+		err := w.writeSlice(key, slice)
+		slice.Release()
+		if err != nil {
+			return err
+		}
+		start, key = i, next
+	}
+	return nil
+}
+
+// partitionKey returns the folder of row i: cloud=<cloud>/date=<day>.
+func partitionKey(v *schema.View, i int) string {
+	cloud := DefaultPartition
+	if !v.IsNull(schema.Cloud, i) {
+		cloud = v.Str(schema.Cloud, i)
+	}
+	day := DefaultPartition
+	if !v.IsNull(schema.StartTime, i) {
+		day = v.Time(schema.StartTime, i).Format(time.DateOnly)
+	}
+	return "cloud=" + cloud + "/date=" + day
+}
+
+func (w *FlowWriter) writeSlice(key string, rec arrow.RecordBatch) error {
+	pf, err := w.part(key)
+	if err != nil {
+		return err
+	}
+	out, err := w.convert(rec)
+	if err != nil {
+		return err
+	}
+	defer out.Release()
+	if err := pf.pw.WriteBuffered(out); err != nil {
+		return fmt.Errorf("write %s: %w", pf.name, err)
+	}
+	pf.rows += out.NumRows()
+	w.rows += out.NumRows()
+	return nil
+}
+
+func (w *FlowWriter) part(key string) (*partFile, error) {
+	if pf, ok := w.parts[key]; ok {
+		return pf, nil
+	}
+	name := key
+	if w.opts.Partitioned {
+		// One file per partition and run; the number leaves room for
+		// rolling a partition over into several files.
+		name = path.Join(key, fmt.Sprintf("part-%05d-%s.parquet", 0, w.opts.RunID))
+	}
+	out, err := w.dst.Create(w.ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithStats(true),
+		parquet.WithMaxRowGroupLength(w.opts.RowGroupRows),
+		parquet.WithCreatedBy("flowsym"),
+		parquet.WithAllocator(w.opts.Mem),
+	)
+	// Hide Close from pqarrow, which closes a sink that has one: the file
+	// is committed or aborted by us, not by the Parquet writer.
+	pw, err := pqarrow.NewFileWriter(w.schema, struct{ io.Writer }{out}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.opts.Mem)))
+	if err != nil {
+		_ = out.Abort()
+		return nil, fmt.Errorf("start parquet %s: %w", name, err)
+	}
+	pf := &partFile{name: name, out: out, pw: pw}
+	w.parts[key] = pf
+	return pf, nil
+}
+
+// convert turns a normalized batch into the export schema: addresses to
+// text, and the cloud column dropped when partitioned.
+func (w *FlowWriter) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, 0, len(w.schema.Fields()))
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	for i, c := range schema.Columns() {
+		if w.opts.Partitioned && schema.Col(i) == schema.Cloud {
+			continue
+		}
+		a := rec.Column(i)
+		if c.Kind == schema.KindAddr {
+			cols = append(cols, addrText(w.opts.Mem, a.(*array.FixedSizeBinary)))
+			continue
+		}
+		a.Retain()
+		cols = append(cols, a)
+	}
+	return array.NewRecordBatch(w.schema, cols, rec.NumRows()), nil
+}
+
+// addrText renders a 16-byte address column as text.
+func addrText(mem memory.Allocator, a *array.FixedSizeBinary) arrow.Array {
+	b := array.NewStringBuilder(mem)
+	defer b.Release()
+	b.Reserve(a.Len())
+	buf := make([]byte, 0, 48)
+	for i := range a.Len() {
+		if a.IsNull(i) {
+			b.AppendNull()
+			continue
+		}
+		addr := netip.AddrFrom16([16]byte(a.Value(i))).Unmap()
+		buf = addr.AppendTo(buf[:0])
+		b.BinaryBuilder.Append(buf)
+	}
+	return b.NewArray()
+}
+
+// Close finishes every file and makes them visible. On error, files not yet
+// committed are discarded.
+func (w *FlowWriter) Close() error {
+	keys := make([]string, 0, len(w.parts))
+	for k := range w.parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var firstErr error
+	for _, k := range keys {
+		pf := w.parts[k]
+		if firstErr != nil {
+			pf.abort()
+			continue
+		}
+		if err := pf.pw.Close(); err != nil {
+			firstErr = fmt.Errorf("finish %s: %w", pf.name, err)
+			_ = pf.out.Abort()
+			continue
+		}
+		if err := pf.out.Commit(); err != nil {
+			firstErr = fmt.Errorf("commit %s: %w", pf.name, err)
+			continue
+		}
+		w.written = append(w.written, pf.name)
+	}
+	w.parts = map[string]*partFile{}
+	return firstErr
+}
+
+// Abort discards every file not yet committed.
+func (w *FlowWriter) Abort() {
+	for _, pf := range w.parts {
+		pf.abort()
+	}
+	w.parts = map[string]*partFile{}
+}
+
+// abort releases the Parquet writer's buffers and discards the file.
+func (pf *partFile) abort() {
+	_ = pf.pw.Close()
+	_ = pf.out.Abort()
+}
+
+// Files returns the names of the committed files, sorted.
+func (w *FlowWriter) Files() []string { return w.written }
+
+// Rows returns the number of rows written.
+func (w *FlowWriter) Rows() int64 { return w.rows }
