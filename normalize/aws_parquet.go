@@ -27,7 +27,19 @@ var _ Parser = (*AWSParquet)(nil)
 const parquetBatchRows = 16 << 10
 
 // Parse implements Parser.
-func (AWSParquet) Parse(ctx context.Context, in *Input, b *schema.Builder) error {
+func (p AWSParquet) Parse(ctx context.Context, in *Input, b *schema.Builder) (err error) {
+	// The Parquet reader can panic on a corrupt file; that is damage to
+	// the file, not a flowsym bug. Rows committed before it are kept.
+	defer func() {
+		if r := recover(); r != nil {
+			b.Discard()
+			err = fmt.Errorf("%w: corrupt Parquet file: %v", ErrDamaged, r)
+		}
+	}()
+	return p.parse(ctx, in, b)
+}
+
+func (AWSParquet) parse(ctx context.Context, in *Input, b *schema.Builder) error {
 	if in.Raw == nil {
 		return fmt.Errorf("parquet needs random access to %s", in.Name)
 	}

@@ -101,7 +101,7 @@ func (o *awsObject) line(line []byte, n int64) error {
 	// A header is the first line of an S3 object; a later one appears where
 	// objects were concatenated. Only a line whose first token is a field
 	// name can be one, which keeps the test off the hot path.
-	if _, ok := awsFieldIndex[string(o.tokens[0])]; ok && isAWSHeader(o.tokens) {
+	if c := o.tokens[0][0]; c >= 'a' && c <= 'z' && isAWSHeader(o.tokens) {
 		f, err := ParseAWSFormat(string(line))
 		if err != nil {
 			return o.in.problem(n, lineErr(ErrMalformed, "bad header line: %v", err))
@@ -130,7 +130,20 @@ func (o *awsObject) record(n int64) error {
 		if len(tok) == 1 && tok[0] == '-' {
 			continue
 		}
-		if err := setAWSField(b, &fields[i], tok); err != nil {
+		f := &fields[i]
+		if f.conv >= convPort && f.conv <= convEpoch {
+			// Numbers are most fields of most formats: parse them here
+			// rather than through setAWSField's switch.
+			v, ok := parseUint(tok)
+			if !ok || v > math.MaxInt64 {
+				return badField(f.name, tok, "not a non-negative integer")
+			}
+			if err := setAWSInt(b, f, int64(v), tok); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := setAWSField(b, f, tok); err != nil {
 			return err
 		}
 	}
@@ -264,7 +277,7 @@ func badField(name string, tok []byte, why string) error {
 	if len(tok) > maxShown {
 		tok = append(tok[:maxShown:maxShown], "..."...)
 	}
-	return lineErr(ErrMalformed, "field %s: %q is %s", name, tok, why)
+	return lineErr(ErrMalformed, "field %s: %q: %s", name, tok, why)
 }
 
 // parseUint parses decimal digits, rejecting signs, empty input and
@@ -288,20 +301,22 @@ func parseUint(s []byte) (uint64, bool) {
 }
 
 // splitFields splits on runs of spaces and tabs (the AWS documentation's
-// own examples contain double spaces).
+// own examples contain double spaces). Any byte up to ' ' separates, which
+// takes one comparison per byte; other control bytes are garbage anyway.
 func splitFields(dst [][]byte, line []byte) [][]byte {
-	i := 0
-	for i < len(line) {
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-			i++
+	start := -1
+	for i, c := range line {
+		if c <= ' ' {
+			if start >= 0 {
+				dst = append(dst, line[start:i:i])
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
 		}
-		start := i
-		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			i++
-		}
-		if i > start {
-			dst = append(dst, line[start:i])
-		}
+	}
+	if start >= 0 {
+		dst = append(dst, line[start:len(line):len(line)])
 	}
 	return dst
 }
@@ -327,6 +342,9 @@ func (o *awsObject) envelope(line []byte, n int64) error {
 		if err != nil {
 			return o.in.problem(n, lineErr(ErrMalformed, "bad JSON envelope: %v", err))
 		}
+		if env.MessageType == "CONTROL_MESSAGE" {
+			continue // CloudWatch Logs checking that the destination is alive
+		}
 		msgs := make([]string, 0, len(env.LogEvents)+1)
 		if env.Message != nil {
 			msgs = append(msgs, *env.Message)
@@ -334,7 +352,7 @@ func (o *awsObject) envelope(line []byte, n int64) error {
 		for _, e := range env.LogEvents {
 			msgs = append(msgs, e.Message)
 		}
-		if len(msgs) == 0 && env.MessageType != "CONTROL_MESSAGE" {
+		if len(msgs) == 0 {
 			if err := o.in.problem(n, lineErr(ErrMalformed, "JSON line has no message field")); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +54,10 @@ func NewDecoder(opts Options) *Decoder {
 		parsers: map[Format]Parser{
 			FormatAWSText:    &AWSText{Headerless: opts.AWSHeaderless},
 			FormatAWSParquet: &AWSParquet{},
+			FormatGCPVPC:     &GCPVPC{},
+			FormatGCPNAT:     &GCPNAT{},
+			FormatAzureNSG:   &AzureNSG{},
+			FormatAzureVNet:  &AzureVNet{},
 		},
 	}
 }
@@ -122,14 +127,17 @@ func (d *Decoder) parse(ctx context.Context, obj ingest.Object, raw io.Reader, c
 		r = zr
 	}
 	in := bufio.NewReaderSize(r, 64<<10)
-	head, _ := in.Peek(sniffBytes)
+	head, peekErr := in.Peek(sniffBytes)
 	format := d.opts.Format
 	if format == FormatUnknown {
-		format = DetectFormat(obj.Name, head)
+		format = d.detect(obj.Name, head)
 	}
 	p, ok := d.parsers[format]
 	if !ok {
 		if format == FormatUnknown {
+			if peekErr != nil && peekErr != io.EOF {
+				return damaged(0, peekErr)
+			}
 			return fmt.Errorf("%w: not a flow-log format flowsym recognises (use --input-format to force one)", ErrUnknownFormat)
 		}
 		return fmt.Errorf("%w: no parser for %s yet", ErrUnknownFormat, format)
@@ -144,6 +152,21 @@ func (d *Decoder) parse(ctx context.Context, obj ingest.Object, raw io.Reader, c
 		input.Raw, input.Size = ra, size
 	}
 	return p.Parse(ctx, input, b)
+}
+
+// detect is DetectFormat, plus headerless AWS lines whose field count is
+// that of the format the user gave for them.
+func (d *Decoder) detect(name string, head []byte) Format {
+	if f := DetectFormat(name, head); f != FormatUnknown {
+		return f
+	}
+	if d.opts.AWSHeaderless != nil {
+		line, _, _ := bytes.Cut(head, []byte("\n"))
+		if len(bytes.Fields(line)) == d.opts.AWSHeaderless.Len() {
+			return FormatAWSText
+		}
+	}
+	return FormatUnknown
 }
 
 // randomAccess returns the object's decompressed bytes as an io.ReaderAt.

@@ -133,9 +133,16 @@ func formatFromJSON(head []byte) Format {
 		return FormatAzureVNet
 	case has(`"NetworkSecurityGroupFlowEvent`) || has(`"flowTuples"`):
 		return FormatAzureNSG
-	case has(`nat_flows`) || has(`"nat_ip"`):
+	// GCP: the log name first (a VPC record may one day carry a NAT
+	// address), then members only one of the two has, for exports without
+	// the LogEntry envelope (BigQuery rows, a query's jsonPayload.*).
+	case has(`nat_flows`):
 		return FormatGCPNAT
-	case has(`vpc_flows`) || has(`"reporter"`):
+	case has(`vpc_flows`):
+		return FormatGCPVPC
+	case has(`"allocation_status"`) || has(`"gateway_identifiers"`) || has(`"nat_ip"`):
+		return FormatGCPNAT
+	case has(`"reporter"`) || has(`"bytes_sent"`) || has(`"src_instance"`) || has(`"dest_instance"`):
 		return FormatGCPVPC
 	case has(`"message"`):
 		return FormatAWSText // CloudWatch Logs / Firehose envelope

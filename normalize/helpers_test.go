@@ -32,6 +32,12 @@ type decoded struct {
 // allocator so leaks of Arrow memory fail the test.
 func decode(t testing.TB, opts Options, name string, data []byte) decoded {
 	t.Helper()
+	return decodeFrom(t, opts, ingesttest.NewMem(map[string][]byte{name: data}), name)
+}
+
+// decodeFrom decodes one object of any Source.
+func decodeFrom(t testing.TB, opts Options, src ingest.Source, name string) decoded {
+	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	var out decoded
@@ -54,7 +60,6 @@ func decode(t testing.TB, opts Options, name string, data []byte) decoded {
 	})
 	defer b.Release()
 	d := NewDecoder(opts)
-	src := ingesttest.NewMem(map[string][]byte{name: data})
 	report := func(p *Problem) error {
 		out.problems = append(out.problems, p.Error())
 		return nil

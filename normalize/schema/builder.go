@@ -2,12 +2,12 @@ package schema
 
 import (
 	"fmt"
-	"math/bits"
 	"net/netip"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -15,22 +15,6 @@ import (
 // normalized record take about 2-3 MB, small enough to keep one batch per
 // worker in flight and large enough to amortise per-batch costs.
 const DefaultBatchRows = 16 << 10
-
-// colSet is a bit set of columns.
-type colSet [(int(NumColumns) + 63) / 64]uint64
-
-func (s *colSet) add(c Col)      { s[c>>6] |= 1 << (uint(c) & 63) }
-func (s *colSet) has(c Col) bool { return s[c>>6]&(1<<(uint(c)&63)) != 0 }
-func (s *colSet) clear()         { *s = colSet{} }
-func (s *colSet) forEach(f func(Col)) {
-	for w, word := range s {
-		for word != 0 {
-			b := bits.TrailingZeros64(word)
-			f(Col(w*64 + b))
-			word &= word - 1
-		}
-	}
-}
 
 // Window restricts committed rows to those whose time range overlaps
 // [Since, Until). A zero bound is open.
@@ -40,32 +24,44 @@ type Window struct {
 
 func (w Window) open() bool { return w.Since == 0 && w.Until == 0 }
 
-// Builder stages one row at a time and appends committed rows to Arrow
-// builders, emitting a batch every BatchRows rows.
+// column holds one column of the batch under construction in plain Go
+// slices that are reused from batch to batch. Rows [0, n) have a slot;
+// a column that a row does not set is padded with NULL lazily, when a
+// later row sets it or at Flush, so columns a format never sets cost
+// nothing per row.
+type column struct {
+	n     int
+	valid []byte  // 1 for a value, 0 for NULL, one per row; packed at Flush
+	nums  []int64 // int32, int64, time and bool values
+	addrs [][AddrWidth]byte
+	data  []byte  // string bytes
+	ends  []int32 // string end offsets into data, one per row
+}
+
+func (c *column) isValid(i int) bool { return c.valid[i] != 0 }
+
+func (c *column) end(i int) int32 {
+	if i < 0 {
+		return 0
+	}
+	return c.ends[i]
+}
+
+// Builder stages rows and turns them into Arrow batches of the normalized
+// schema, emitting a batch every BatchRows committed rows.
 //
 // Parsers set the columns a record gives and then call Commit; a row that
-// turns out to be malformed half-way is dropped with Discard, so a bad line
-// never leaves a half-written row behind. Columns a record does not set are
-// NULL. Staged strings may alias the parser's line buffer: they are copied
-// into Arrow memory by Commit.
+// turns out to be malformed half-way is dropped with Discard, which
+// truncates what the row wrote, so a bad line never leaves half a row
+// behind. Columns a record does not set are NULL.
 type Builder struct {
-	mem  memory.Allocator
-	rb   *array.RecordBuilder
-	strs [NumColumns]*array.StringBuilder
-	i32s [NumColumns]*array.Int32Builder
-	i64s [NumColumns]*array.Int64Builder
-	ts   [NumColumns]*array.TimestampBuilder
-	adds [NumColumns]*array.FixedSizeBinaryBuilder
-	bls  [NumColumns]*array.BooleanBuilder
-	lab  *array.MapBuilder
-	labK *array.StringBuilder
-	labV *array.StringBuilder
-
-	set    colSet
-	nums   [NumColumns]int64
-	texts  [NumColumns]string
-	addrs  [NumColumns][AddrWidth]byte
-	labels []label
+	mem       memory.Allocator
+	cols      [NumColumns]column
+	labels    column // keys and values of every committed label, in order
+	labelVals column
+	labelEnds []int32 // per row: end of its entries in labels
+	labelRow  bool    // the current row has labels
+	labelMark int     // number of label entries before the current row
 
 	rows      int
 	batchRows int
@@ -76,8 +72,6 @@ type Builder struct {
 	committed int64
 }
 
-type label struct{ k, v string }
-
 // NewBuilder returns a builder that calls emit with every full batch and on
 // Flush. emit must not keep the batch after it returns unless it calls
 // Retain on it. batchRows <= 0 selects DefaultBatchRows.
@@ -85,40 +79,12 @@ func NewBuilder(mem memory.Allocator, batchRows int, emit func(arrow.RecordBatch
 	if batchRows <= 0 {
 		batchRows = DefaultBatchRows
 	}
-	b := &Builder{mem: mem, batchRows: batchRows, emit: emit}
-	b.init()
-	return b
+	return &Builder{mem: mem, batchRows: batchRows, emit: emit}
 }
 
-func (b *Builder) init() {
-	b.rb = array.NewRecordBuilder(b.mem, arrowSchema)
-	for i, f := range b.rb.Fields() {
-		switch fb := f.(type) {
-		case *array.StringBuilder:
-			b.strs[i] = fb
-		case *array.Int32Builder:
-			b.i32s[i] = fb
-		case *array.Int64Builder:
-			b.i64s[i] = fb
-		case *array.TimestampBuilder:
-			b.ts[i] = fb
-		case *array.FixedSizeBinaryBuilder:
-			b.adds[i] = fb
-		case *array.BooleanBuilder:
-			b.bls[i] = fb
-		case *array.MapBuilder:
-			b.lab = fb
-			b.labK = fb.KeyBuilder().(*array.StringBuilder)
-			b.labV = fb.ItemBuilder().(*array.StringBuilder)
-		default:
-			panic(fmt.Sprintf("schema: no builder for column %s", Col(i).Name()))
-		}
-	}
-	b.rb.Reserve(b.batchRows)
-}
-
-// Release frees the Arrow builders. Call Flush first to emit pending rows.
-func (b *Builder) Release() { b.rb.Release() }
+// Release drops the builder's state. It holds no Arrow memory between
+// batches, so Release is only for symmetry with Arrow builders.
+func (b *Builder) Release() { b.reset() }
 
 // SetObject names the object that the following rows come from; every
 // committed row carries it in source_object.
@@ -136,95 +102,191 @@ func (b *Builder) Filtered() int64 { return b.filtered }
 // Committed returns the number of rows kept so far.
 func (b *Builder) Committed() int64 { return b.committed }
 
-// Str stages a string value.
-func (b *Builder) Str(c Col, v string) { b.texts[c] = v; b.set.add(c) }
+// Rows returns the number of rows in the current, unemitted batch.
+func (b *Builder) Rows() int { return b.rows }
 
-// Bytes stages a string value given as bytes. The bytes must stay unchanged
-// until Commit or Discard.
-func (b *Builder) Bytes(c Col, v []byte) {
-	b.texts[c] = unsafe.String(unsafe.SliceData(v), len(v))
-	b.set.add(c)
-}
-
-// Int stages an integer for an int32 or int64 column. The caller checks
-// that int32 values are in range.
-func (b *Builder) Int(c Col, v int64) { b.nums[c] = v; b.set.add(c) }
-
-// Time stages an instant as microseconds since the Unix epoch.
-func (b *Builder) Time(c Col, micros int64) { b.nums[c] = micros; b.set.add(c) }
-
-// Bool stages a flag.
-func (b *Builder) Bool(c Col, v bool) {
-	b.nums[c] = 0
-	if v {
-		b.nums[c] = 1
+// slot prepares column c to take the current row's value: it pads earlier
+// rows with NULL, or rolls back a value the row already set (last wins).
+// The fast path, a column set in every row, is small enough to inline.
+func (b *Builder) slot(c Col) *column {
+	col := &b.cols[c]
+	if col.n != b.rows {
+		b.align(c, col)
 	}
-	b.set.add(c)
+	col.valid = append(col.valid, 1)
+	col.n++
+	return col
 }
 
-// Addr stages an address; an invalid (zero) address stays NULL.
+func (b *Builder) align(c Col, col *column) {
+	if col.n > b.rows {
+		b.truncate(col, b.rows)
+	}
+	for col.n < b.rows {
+		b.appendNull(c, col)
+	}
+}
+
+func (b *Builder) appendNull(c Col, col *column) {
+	col.valid = append(col.valid, 0)
+	switch table[c].Kind {
+	case KindString:
+		col.ends = append(col.ends, col.end(col.n-1))
+	case KindAddr:
+		col.addrs = append(col.addrs, [AddrWidth]byte{})
+	default:
+		col.nums = append(col.nums, 0)
+	}
+	col.n++
+}
+
+func (b *Builder) truncate(col *column, n int) {
+	if col.n <= n {
+		return
+	}
+	col.valid = col.valid[:n]
+	col.nums = col.nums[:min(len(col.nums), n)]
+	col.addrs = col.addrs[:min(len(col.addrs), n)]
+	if len(col.ends) > n {
+		col.data = col.data[:col.end(n-1)]
+		col.ends = col.ends[:n]
+	}
+	col.n = n
+}
+
+// Str sets a string value.
+func (b *Builder) Str(c Col, v string) {
+	col := b.slot(c)
+	col.data = append(col.data, v...)
+	col.ends = append(col.ends, int32(len(col.data)))
+}
+
+// Bytes sets a string value given as bytes; they are copied.
+func (b *Builder) Bytes(c Col, v []byte) {
+	col := b.slot(c)
+	col.data = append(col.data, v...)
+	col.ends = append(col.ends, int32(len(col.data)))
+}
+
+// Int sets an integer of an int32 or int64 column. The caller checks that
+// int32 values are in range.
+func (b *Builder) Int(c Col, v int64) {
+	col := b.slot(c)
+	col.nums = append(col.nums, v)
+}
+
+// Time sets an instant as microseconds since the Unix epoch.
+func (b *Builder) Time(c Col, micros int64) { b.Int(c, micros) }
+
+// Bool sets a flag.
+func (b *Builder) Bool(c Col, v bool) {
+	var n int64
+	if v {
+		n = 1
+	}
+	b.Int(c, n)
+}
+
+// Addr sets an address; an invalid (zero) address stays NULL.
 func (b *Builder) Addr(c Col, a netip.Addr) {
 	if !a.IsValid() {
 		return
 	}
-	b.addrs[c] = a.As16()
-	b.set.add(c)
+	col := b.slot(c)
+	col.addrs = append(col.addrs, a.As16())
 }
 
-// Label stages one entry of the labels map.
-func (b *Builder) Label(k, v string) { b.labels = append(b.labels, label{k, v}) }
+// Label adds one entry to the current row's labels map.
+func (b *Builder) Label(k, v string) {
+	if !b.labelRow {
+		b.labelRow = true
+		b.labelMark = b.labels.n
+	}
+	b.labels.Str(k)
+	b.labelVals.Str(v)
+}
 
-// IsSet reports whether column c has a staged value in the current row.
-func (b *Builder) IsSet(c Col) bool { return b.set.has(c) }
+// Str appends a non-NULL string to a free-standing column (labels).
+func (c *column) Str(v string) {
+	c.valid = append(c.valid, 1)
+	c.data = append(c.data, v...)
+	c.ends = append(c.ends, int32(len(c.data)))
+	c.n++
+}
 
-// Staged returns the staged string of column c and whether it is set.
-func (b *Builder) Staged(c Col) (string, bool) { return b.texts[c], b.set.has(c) }
+// IsSet reports whether column c has a value in the current row.
+func (b *Builder) IsSet(c Col) bool {
+	return b.cols[c].n > b.rows && b.cols[c].isValid(b.rows)
+}
 
-// StagedInt returns the staged integer or time of column c.
-func (b *Builder) StagedInt(c Col) (int64, bool) { return b.nums[c], b.set.has(c) }
+// Staged returns the current row's value of string column c, if set. The
+// string is a copy.
+func (b *Builder) Staged(c Col) (string, bool) {
+	if !b.IsSet(c) {
+		return "", false
+	}
+	col := &b.cols[c]
+	return string(col.data[col.end(b.rows-1):col.end(b.rows)]), true
+}
 
-// Unset clears a staged value.
-func (b *Builder) Unset(c Col) { b.set[c>>6] &^= 1 << (uint(c) & 63) }
+// StagedInt returns the current row's value of a numeric column, if set.
+func (b *Builder) StagedInt(c Col) (int64, bool) {
+	if !b.IsSet(c) {
+		return 0, false
+	}
+	return b.cols[c].nums[b.rows], true
+}
 
-// Discard drops the staged row.
+// Unset clears a value of the current row.
+func (b *Builder) Unset(c Col) { b.truncate(&b.cols[c], b.rows) }
+
+// Discard drops the current row. It is the rare path (a bad record), so
+// it looks at every column rather than have every Set note what it touched.
 func (b *Builder) Discard() {
-	b.set.clear()
-	b.labels = b.labels[:0]
-}
-
-// Repair makes the builder usable after a panic interrupted Commit. If a
-// column got ahead of the others, the current batch cannot be trusted: it
-// is dropped and Repair returns false.
-func (b *Builder) Repair() bool {
-	b.Discard()
-	for _, f := range b.rb.Fields() {
-		if f.Len() > b.rows {
-			b.rb.Release()
-			b.rows = 0
-			b.init()
-			return false
+	for c := range b.cols {
+		if b.cols[c].n > b.rows {
+			b.truncate(&b.cols[c], b.rows)
 		}
 	}
-	return true
+	if b.labelRow {
+		b.truncateLabels(b.labelMark)
+		b.labelRow = false
+	}
 }
 
-// Rows returns the number of rows in the current, unemitted batch.
-func (b *Builder) Rows() int { return b.rows }
+func (b *Builder) truncateLabels(n int) {
+	for _, col := range []*column{&b.labels, &b.labelVals} {
+		if col.n > n {
+			col.data = col.data[:col.end(n-1)]
+			col.ends = col.ends[:n]
+			col.valid = col.valid[:n]
+			col.n = n
+		}
+	}
+}
+
+// Repair makes the builder usable after a panic interrupted a row: it
+// drops the row. It reports whether the batch is intact, which it always
+// is, because rows only become part of the batch in Commit.
+func (b *Builder) Repair() bool {
+	b.Discard()
+	return true
+}
 
 func (b *Builder) inWindow() bool {
 	if b.window.open() {
 		return true
 	}
-	if b.window.Since != 0 && b.set.has(EndTime) && b.nums[EndTime] < b.window.Since {
+	if end, ok := b.StagedInt(EndTime); ok && b.window.Since != 0 && end < b.window.Since {
 		return false
 	}
-	if b.window.Until != 0 && b.set.has(StartTime) && b.nums[StartTime] >= b.window.Until {
+	if start, ok := b.StagedInt(StartTime); ok && b.window.Until != 0 && start >= b.window.Until {
 		return false
 	}
 	return true
 }
 
-// Commit appends the staged row and emits a batch when it is full. The
+// Commit ends the current row and emits a batch when it is full. The
 // returned error comes from the emit callback.
 func (b *Builder) Commit() error {
 	if !b.inWindow() {
@@ -235,16 +297,8 @@ func (b *Builder) Commit() error {
 	if b.object != "" {
 		b.Str(SourceObject, b.object)
 	}
-	b.set.forEach(b.appendStaged)
-	if len(b.labels) > 0 {
-		b.pad(Labels)
-		b.lab.Append(true)
-		for _, l := range b.labels {
-			b.labK.Append(l.k)
-			b.labV.Append(l.v)
-		}
-	}
-	b.Discard()
+	b.labelEnds = append(b.labelEnds, int32(b.labels.n))
+	b.labelRow = false
 	b.rows++
 	b.committed++
 	if b.rows >= b.batchRows {
@@ -253,47 +307,196 @@ func (b *Builder) Commit() error {
 	return nil
 }
 
-// pad appends NULLs to column c up to the current row. Columns a format
-// never sets therefore cost one AppendNulls per batch, not one per row.
-func (b *Builder) pad(c Col) {
-	f := b.rb.Field(int(c))
-	if n := b.rows - f.Len(); n > 0 {
-		f.AppendNulls(n)
-	}
-}
-
-func (b *Builder) appendStaged(c Col) {
-	b.pad(c)
-	switch table[c].Kind {
-	case KindString:
-		b.strs[c].Append(b.texts[c])
-	case KindInt32:
-		b.i32s[c].Append(int32(b.nums[c]))
-	case KindInt64:
-		b.i64s[c].Append(b.nums[c])
-	case KindTime:
-		b.ts[c].Append(arrow.Timestamp(b.nums[c]))
-	case KindAddr:
-		b.adds[c].Append(b.addrs[c][:])
-	case KindBool:
-		b.bls[c].Append(b.nums[c] != 0)
-	}
-}
-
 // Flush emits the pending rows as a batch, if there are any.
 func (b *Builder) Flush() error {
 	if b.rows == 0 {
 		return nil
 	}
+	b.Discard() // a row that was never committed is not part of the batch
+	// Columns no row of the batch set share one zeroed buffer: all-NULL
+	// validity, zero offsets and zero values.
+	zeros := memory.NewResizableBuffer(b.mem)
+	zeros.Resize(AddrWidth * (b.rows + 1))
+	clear(zeros.Bytes())
+	defer zeros.Release()
+	arrs := make([]arrow.Array, NumColumns)
 	for c := range NumColumns {
-		b.pad(c)
+		arrs[c] = b.array(c, zeros)
 	}
-	rec := b.rb.NewRecordBatch()
-	b.rows = 0
+	rec := array.NewRecordBatch(arrowSchema, arrs, int64(b.rows))
+	for _, a := range arrs {
+		a.Release()
+	}
+	b.reset()
 	defer rec.Release()
-	b.rb.Reserve(b.batchRows)
 	if b.emit == nil {
 		return nil
 	}
 	return b.emit(rec)
+}
+
+// reset empties the columns, keeping their capacity for the next batch.
+func (b *Builder) reset() {
+	for c := range b.cols {
+		col := &b.cols[c]
+		col.n, col.valid, col.nums, col.addrs, col.data, col.ends = 0, col.valid[:0], col.nums[:0], col.addrs[:0], col.data[:0], col.ends[:0]
+	}
+	for _, col := range []*column{&b.labels, &b.labelVals} {
+		col.n, col.valid, col.data, col.ends = 0, col.valid[:0], col.data[:0], col.ends[:0]
+	}
+	b.labelEnds = b.labelEnds[:0]
+	b.labelRow = false
+	b.rows = 0
+}
+
+// array copies column c of the batch into Arrow memory.
+func (b *Builder) array(c Col, zeros *memory.Buffer) arrow.Array {
+	if c == Labels {
+		return b.labelsArray(zeros)
+	}
+	col := &b.cols[c]
+	dt := table[c].Kind.ArrowType()
+	if col.n == 0 {
+		return nullArray(dt, b.rows, zeros)
+	}
+	for col.n < b.rows {
+		b.appendNull(c, col)
+	}
+	validity, nulls := b.bitmap(col, b.rows)
+	var data arrow.ArrayData
+	switch table[c].Kind {
+	case KindString:
+		data = newData(dt, b.rows, []*memory.Buffer{validity, b.offsets(col.ends, 0), b.copyBytes(col.data)}, nil, nulls, 0)
+	case KindInt32:
+		buf := memory.NewResizableBuffer(b.mem)
+		buf.Resize(4 * b.rows)
+		out := arrow.Int32Traits.CastFromBytes(buf.Bytes())
+		for i, v := range col.nums[:b.rows] {
+			out[i] = int32(v)
+		}
+		data = newData(dt, b.rows, []*memory.Buffer{validity, buf}, nil, nulls, 0)
+	case KindInt64, KindTime:
+		raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(col.nums))), 8*b.rows)
+		data = newData(dt, b.rows, []*memory.Buffer{validity, b.copyBytes(raw)}, nil, nulls, 0)
+	case KindBool:
+		buf := memory.NewResizableBuffer(b.mem)
+		buf.Resize(int(bitutil.BytesForBits(int64(b.rows))))
+		bits := buf.Bytes()
+		clear(bits)
+		for i, v := range col.nums[:b.rows] {
+			if v != 0 {
+				bitutil.SetBit(bits, i)
+			}
+		}
+		data = newData(dt, b.rows, []*memory.Buffer{validity, buf}, nil, nulls, 0)
+	case KindAddr:
+		raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(col.addrs))), AddrWidth*b.rows)
+		data = newData(dt, b.rows, []*memory.Buffer{validity, b.copyBytes(raw)}, nil, nulls, 0)
+	default:
+		panic(fmt.Sprintf("schema: no array for column %s", c.Name()))
+	}
+	defer data.Release()
+	return array.MakeFromData(data)
+}
+
+// bitmap packs a column's validity bytes into an Arrow validity buffer.
+func (b *Builder) bitmap(col *column, n int) (*memory.Buffer, int) {
+	buf := memory.NewResizableBuffer(b.mem)
+	buf.Resize(int(bitutil.BytesForBits(int64(n))))
+	bits := buf.Bytes()
+	clear(bits)
+	nulls := 0
+	for i, v := range col.valid[:n] {
+		if v != 0 {
+			bits[i>>3] |= 1 << (uint(i) & 7)
+		} else {
+			nulls++
+		}
+	}
+	return buf, nulls
+}
+
+// offsets builds an Arrow offsets buffer (n+1 entries) from end offsets.
+func (b *Builder) offsets(ends []int32, base int32) *memory.Buffer {
+	buf := memory.NewResizableBuffer(b.mem)
+	buf.Resize(4 * (len(ends) + 1))
+	out := arrow.Int32Traits.CastFromBytes(buf.Bytes())
+	out[0] = base
+	copy(out[1:], ends)
+	return buf
+}
+
+func (b *Builder) copyBytes(src []byte) *memory.Buffer {
+	buf := memory.NewResizableBuffer(b.mem)
+	buf.Resize(len(src))
+	copy(buf.Bytes(), src)
+	return buf
+}
+
+// labelsArray builds the map<string,string> column: per row a slice of
+// the key and value columns, NULL for rows without labels.
+func (b *Builder) labelsArray(zeros *memory.Buffer) arrow.Array {
+	mt := labelsType
+	if b.labels.n == 0 {
+		return nullArray(mt, b.rows, zeros)
+	}
+	validity := memory.NewResizableBuffer(b.mem)
+	validity.Resize(int(bitutil.BytesForBits(int64(b.rows))))
+	vb := validity.Bytes()
+	clear(vb)
+	nulls := 0
+	prev := int32(0)
+	for i, end := range b.labelEnds {
+		if end > prev {
+			bitutil.SetBit(vb, i)
+		} else {
+			nulls++
+		}
+		prev = end
+	}
+	strData := func(col *column) arrow.ArrayData {
+		v, _ := b.bitmap(col, col.n)
+		return newData(arrow.BinaryTypes.String, col.n, []*memory.Buffer{v, b.offsets(col.ends, 0), b.copyBytes(col.data)}, nil, 0, 0)
+	}
+	keys, vals := strData(&b.labels), strData(&b.labelVals)
+	defer keys.Release()
+	defer vals.Release()
+	entries := newData(mt.Elem(), b.labels.n, []*memory.Buffer{nil}, []arrow.ArrayData{keys, vals}, 0, 0)
+	defer entries.Release()
+	data := newData(mt, b.rows, []*memory.Buffer{validity, b.offsets(b.labelEnds, 0)}, []arrow.ArrayData{entries}, nulls, 0)
+	defer data.Release()
+	return array.MakeFromData(data)
+}
+
+// newData is array.NewData, handing over the caller's reference to the
+// buffers (NewData takes its own).
+func newData(dt arrow.DataType, n int, bufs []*memory.Buffer, children []arrow.ArrayData, nulls, offset int) *array.Data {
+	d := array.NewData(dt, n, bufs, children, nulls, offset)
+	for _, b := range bufs {
+		if b != nil {
+			b.Release()
+		}
+	}
+	return d
+}
+
+// nullArray returns an all-NULL array of n rows whose buffers are all the
+// shared zero buffer (which must hold at least 16*(n+1) bytes).
+func nullArray(dt arrow.DataType, n int, zeros *memory.Buffer) arrow.Array {
+	var data *array.Data
+	switch dt.ID() {
+	case arrow.STRING:
+		data = array.NewData(dt, n, []*memory.Buffer{zeros, zeros, nil}, nil, n, 0)
+	case arrow.MAP:
+		mt := dt.(*arrow.MapType)
+		str := array.NewData(arrow.BinaryTypes.String, 0, []*memory.Buffer{nil, zeros, nil}, nil, 0, 0)
+		defer str.Release()
+		entries := array.NewData(mt.Elem(), 0, []*memory.Buffer{nil}, []arrow.ArrayData{str, str}, 0, 0)
+		defer entries.Release()
+		data = array.NewData(dt, n, []*memory.Buffer{zeros, zeros}, []arrow.ArrayData{entries}, n, 0)
+	default:
+		data = array.NewData(dt, n, []*memory.Buffer{zeros, zeros}, nil, n, 0)
+	}
+	defer data.Release()
+	return array.MakeFromData(data)
 }

@@ -1,0 +1,343 @@
+package normalize
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/flowsym/flowsym/normalize/schema"
+)
+
+// Azure NSG and VNet flow logs share a container layout and a document
+// shape: a PT1H.json block blob holding {"records": [record, ...]}, which
+// Azure appends to during its hour. The document is streamed: a tokenizer
+// (jsontext) walks the records array and hands over one record at a time,
+// which fastjson then parses into a tree, so memory is bounded by the
+// largest record, not the document.
+//
+// Every record is recognised by its shape (properties.flows for NSG,
+// flowRecords for VNet), so a mislabelled object still parses.
+//
+// source_line is the 1-based ordinal of the flow tuple among all the
+// flowTuples strings of the document, in document order: the Nth tuple is
+//
+//	jq '[.records[] | (.properties.flows[]?.flows[]?, .flowRecords.flows[]?.flowGroups[]?) | .flowTuples[]?] | .[N-1]'
+//
+// A records element that is not a record counts no tuples; a record of an
+// unsupported version still counts its tuples, so the ordinals after it
+// stay those of the document.
+
+// azureObject is the state of one Azure document being parsed.
+type azureObject struct {
+	in      *Input
+	b       *schema.Builder
+	p       fastjson.Parser
+	tuple   int64 // ordinal of the last tuple seen
+	fields  [16][]byte
+	mac     []byte // the normalized MAC of the flow being read
+	resID   []byte // the upper-cased resource id of the record
+	target  []byte
+	account []byte
+}
+
+func parseAzure(ctx context.Context, in *Input, b *schema.Builder) error {
+	o := &azureObject{in: in, b: b}
+	w := newJSONWalker(in.R, "records", func(e *jsonElem) error { return o.record(ctx, e) })
+	return w.walk(ctx)
+}
+
+// record dispatches one element of the records array.
+func (o *azureObject) record(ctx context.Context, e *jsonElem) error {
+	v, err := o.p.ParseBytes(e.raw)
+	if err != nil {
+		return o.in.problem(0, lineErr(ErrMalformed, "%s: %v", e.where(), err))
+	}
+	if v.Type() != fastjson.TypeObject {
+		return o.in.problem(0, lineErr(ErrMalformed, "%s is a %s, not a flow-log record", e.where(), v.Type()))
+	}
+	if props := getFold(v, "properties"); getFold(props, "flows") != nil {
+		return o.nsg(ctx, e, v, props)
+	}
+	if fr := getFold(v, "flowRecords"); fr != nil {
+		return o.vnet(ctx, e, v, fr)
+	}
+	if getFold(v, "records") != nil {
+		return o.in.problem(0, lineErr(ErrMalformed, "%s is itself a {\"records\": [...]} document, not a record; skipped", e.where()))
+	}
+	return o.in.problem(0, lineErr(ErrMalformed, "%s is not an NSG or VNet flow-log record (it has neither properties.flows nor flowRecords)", e.where()))
+}
+
+// arrayOf returns the elements of an array member, and false when the
+// member is present but not an array. An absent or null member is empty.
+func arrayOf(v *fastjson.Value, key string) ([]*fastjson.Value, bool) {
+	m := getFold(v, key)
+	if m == nil || m.Type() == fastjson.TypeNull {
+		return nil, true
+	}
+	a, err := m.Array()
+	return a, err == nil
+}
+
+// structure reports a part of a record that does not have the documented
+// shape; the rest of the record is still read.
+func (o *azureObject) structure(e *jsonElem, format string, args ...any) error {
+	return o.in.problem(0, lineErr(ErrMalformed, "%s: %s", e.where(), fmt.Sprintf(format, args...)))
+}
+
+// version reads a record's format version; 0 means absent.
+func (o *azureObject) version(v *fastjson.Value, key string) (int64, error) {
+	n, raw, err := jsonInt(getFold(v, key))
+	switch {
+	case err == errAbsent:
+		return 0, nil
+	case err != nil:
+		return 0, badField(key, raw, "not an integer")
+	}
+	return n, nil
+}
+
+// countTuples counts the tuples of a record that is skipped, so that the
+// ordinals of the records after it stay those of the document.
+func (o *azureObject) countTuples(groups []*fastjson.Value, inner, tuples string) {
+	for _, g := range groups {
+		if inner == "" {
+			a, _ := arrayOf(g, tuples)
+			o.tuple += int64(len(a))
+			continue
+		}
+		sub, _ := arrayOf(g, inner)
+		for _, f := range sub {
+			a, _ := arrayOf(f, tuples)
+			o.tuple += int64(len(a))
+		}
+	}
+}
+
+// split cuts a flow tuple at its commas into o.fields. It returns the
+// number of fields, or len(o.fields)+1 when there are more than fit. One
+// pass over the bytes: a tuple's fields are too short for IndexByte's
+// setup to pay off.
+func (o *azureObject) split(t []byte) int {
+	n, start := 0, 0
+	for i, c := range t {
+		if c != ',' {
+			continue
+		}
+		if n == len(o.fields)-1 {
+			return len(o.fields) + 1
+		}
+		o.fields[n] = t[start:i]
+		n++
+		start = i + 1
+	}
+	o.fields[n] = t[start:]
+	return n + 1
+}
+
+// setRecordContext normalizes and stages what every tuple of a record
+// shares. Azure resource ids are case-insensitive and the platform writes
+// them upper-case in flow-log paths and flowLogResourceID, so resource_id
+// and target_resource are upper-cased: one spelling joins NSG and VNet
+// logs. The subscription GUID is lower-cased, as the portal and CLI show
+// it.
+func (o *azureObject) recordContext(resID, target []byte) {
+	o.resID = upperASCII(o.resID[:0], resID)
+	o.target = upperASCII(o.target[:0], target)
+	o.account = o.account[:0]
+	id := resID
+	if len(id) == 0 {
+		id = target
+	}
+	if sub := subscriptionOf(id); sub != nil {
+		for _, c := range sub {
+			o.account = append(o.account, lowerASCII(c))
+		}
+	}
+}
+
+// stageRecordContext stages the record-level columns for one tuple.
+func (o *azureObject) stageRecordContext() {
+	b := o.b
+	if len(o.resID) > 0 {
+		b.Bytes(schema.ResourceID, o.resID)
+	}
+	if len(o.target) > 0 {
+		b.Bytes(schema.TargetResource, o.target)
+	}
+	if len(o.account) > 0 {
+		b.Bytes(schema.Account, o.account)
+	}
+	if len(o.mac) > 0 {
+		b.Bytes(schema.MAC, o.mac)
+		b.Bytes(schema.Observer, o.mac)
+	}
+}
+
+// subscriptionOf returns the GUID after /subscriptions/ in a resource id.
+func subscriptionOf(id []byte) []byte {
+	const key = "/subscriptions/"
+	for i := 0; i+len(key) <= len(id); i++ {
+		if id[i] == '/' && equalFoldASCII(id[i:i+len(key)], key) {
+			rest := id[i+len(key):]
+			if j := bytes.IndexByte(rest, '/'); j >= 0 {
+				rest = rest[:j]
+			}
+			if len(rest) == 0 {
+				return nil
+			}
+			return rest
+		}
+	}
+	return nil
+}
+
+// resourceName returns the name after /<typ>/ in a resource id (ignoring
+// case), e.g. the VNet of .../virtualNetworks/myVNet/subnets/app.
+func resourceName(id []byte, typ string) []byte {
+	for i := 0; i+len(typ)+2 <= len(id); i++ {
+		if id[i] == '/' && equalFoldASCII(id[i+1:i+1+len(typ)], typ) && id[i+1+len(typ)] == '/' {
+			rest := id[i+2+len(typ):]
+			if j := bytes.IndexByte(rest, '/'); j >= 0 {
+				rest = rest[:j]
+			}
+			return rest
+		}
+	}
+	return nil
+}
+
+func upperASCII(dst, s []byte) []byte {
+	for _, c := range s {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// setMAC normalizes a MAC address to 12 upper-case hex digits without
+// separators (Azure writes 000D3AF87856, some pipelines 00-0D-3A-F8-78-56
+// or mixed case).
+func (o *azureObject) setMAC(mac []byte) {
+	o.mac = o.mac[:0]
+	for _, c := range mac {
+		switch {
+		case c == ':' || c == '-' || c == '.':
+		case 'a' <= c && c <= 'z':
+			o.mac = append(o.mac, c-('a'-'A'))
+		default:
+			o.mac = append(o.mac, c)
+		}
+	}
+}
+
+// azureCounter stages one counter of a tuple; empty stays NULL.
+func azureCounter(b *schema.Builder, c schema.Col, tok []byte, name string) error {
+	if len(tok) == 0 {
+		return nil
+	}
+	v, ok := parseUint(tok)
+	if !ok || v > math.MaxInt64 {
+		return badField(name, tok, "not a non-negative integer")
+	}
+	b.Int(c, int64(v))
+	return nil
+}
+
+// azurePort stages a port; empty stays NULL.
+func azurePort(b *schema.Builder, c schema.Col, tok []byte, name string) error {
+	if len(tok) == 0 {
+		return nil
+	}
+	v, ok := parseUint(tok)
+	if !ok || v > 65535 {
+		return badField(name, tok, "not a port (0 to 65535)")
+	}
+	b.Int(c, int64(v))
+	return nil
+}
+
+// azureAddr stages a required address.
+func azureAddr(b *schema.Builder, c schema.Col, tok []byte, name string) error {
+	a, ok := parseAddrBytes(tok)
+	if !ok {
+		return badField(name, tok, "not an IP address")
+	}
+	b.Addr(c, a)
+	return nil
+}
+
+// azureDirection stages I/O, relative to the NIC.
+func azureDirection(b *schema.Builder, tok []byte) error {
+	switch string(tok) {
+	case "I":
+		b.Str(schema.Direction, "ingress")
+	case "O":
+		b.Str(schema.Direction, "egress")
+	default:
+		return badField("direction", tok, "want I or O")
+	}
+	return nil
+}
+
+// azureProtocol stages NSG's T/U letters or an IANA number (VNet).
+func azureProtocol(b *schema.Builder, tok []byte) error {
+	switch string(tok) {
+	case "T":
+		b.Int(schema.Protocol, 6)
+		return nil
+	case "U":
+		b.Int(schema.Protocol, 17)
+		return nil
+	}
+	v, ok := parseUint(tok)
+	if !ok || v > 255 {
+		return badField("protocol", tok, "want T, U or a protocol number")
+	}
+	b.Int(schema.Protocol, int64(v))
+	return nil
+}
+
+// flowStates maps the state letters of NSG v2 and VNet tuples.
+func azureState(b *schema.Builder, tok []byte) (byte, error) {
+	switch string(tok) {
+	case "B":
+		b.Str(schema.FlowState, "begin")
+	case "C":
+		b.Str(schema.FlowState, "continuing")
+	case "E":
+		b.Str(schema.FlowState, "end")
+	case "D":
+		b.Str(schema.FlowState, "denied")
+	default:
+		return 0, badField("flow state", tok, "want B, C, E or D")
+	}
+	return tok[0], nil
+}
+
+// azureCounters stages the four counters of a v2 or VNet tuple: packets
+// and bytes source to destination, then destination to source. A begin
+// (B) tuple carries none: NSG writes them empty and VNet writes 0
+// placeholders; both stay NULL, and the record is connection_only, because
+// a B tuple is evidence of neither direction.
+func azureCounters(b *schema.Builder, state byte, f [][]byte) error {
+	if state == 'B' {
+		b.Bool(schema.ConnectionOnly, true)
+		return nil
+	}
+	b.Bool(schema.ConnectionOnly, false)
+	if err := azureCounter(b, schema.Packets, f[0], "packets sent"); err != nil {
+		return err
+	}
+	if err := azureCounter(b, schema.Bytes, f[1], "bytes sent"); err != nil {
+		return err
+	}
+	if err := azureCounter(b, schema.RevPackets, f[2], "packets received"); err != nil {
+		return err
+	}
+	return azureCounter(b, schema.RevBytes, f[3], "bytes received")
+}

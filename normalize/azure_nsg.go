@@ -1,0 +1,159 @@
+package normalize
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/flowsym/flowsym/normalize/schema"
+)
+
+// AzureNSG parses Azure NSG flow logs, Version 1 and Version 2: the
+// PT1H.json documents under insights-logs-networksecuritygroupflowevent/.
+// Each flow tuple becomes one record observed at the NIC whose MAC the
+// tuple is filed under. Version 1 tuples say only that a flow was allowed
+// or denied, so they are connection_only; Version 2 tuples carry both
+// directions' counters except on begin (B) tuples.
+type AzureNSG struct{}
+
+var _ Parser = (*AzureNSG)(nil)
+
+// Parse implements Parser.
+func (*AzureNSG) Parse(ctx context.Context, in *Input, b *schema.Builder) error {
+	return parseAzure(ctx, in, b)
+}
+
+// nsg reads one NSG record:
+//
+//	{time, resourceId, properties: {Version, flows: [{rule, flows: [{mac, flowTuples: [...]}]}]}}
+func (o *azureObject) nsg(ctx context.Context, e *jsonElem, rec, props *fastjson.Value) error {
+	rules, ok := arrayOf(props, "flows")
+	if !ok {
+		return o.structure(e, "properties.flows is not an array")
+	}
+	version, err := o.version(props, "Version")
+	if err != nil {
+		return o.in.problem(0, lineErr(ErrMalformed, "%s: %v", e.where(), err))
+	}
+	if version != 0 && version != 1 && version != 2 {
+		before := o.tuple
+		o.countTuples(rules, "flows", "flowTuples")
+		return o.in.problem(0, fmt.Errorf("%w: %s: NSG flow log Version %d is not supported (flowsym reads 1 and 2); its %d tuples were skipped",
+			ErrUnknownFormat, e.where(), version, o.tuple-before))
+	}
+	o.recordContext(str(getFold(rec, "resourceId")), nil)
+	for i, r := range rules {
+		rule := asString(getFold(r, "rule"))
+		flows, ok := arrayOf(r, "flows")
+		if !ok {
+			if err := o.structure(e, "properties.flows[%d].flows is not an array", i); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, f := range flows {
+			o.setMAC(asString(getFold(f, "mac")))
+			tuples, ok := arrayOf(f, "flowTuples")
+			if !ok {
+				if err := o.structure(e, "properties.flows[%d]: flowTuples is not an array", i); err != nil {
+					return err
+				}
+				continue
+			}
+			for _, t := range tuples {
+				o.tuple++
+				if o.tuple&1023 == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				if err := o.nsgTuple(t, rule, version); err != nil {
+					o.b.Discard()
+					if err := o.in.problem(o.tuple, err); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := o.b.Commit(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// nsgTuple stages one tuple:
+//
+//	v1: ts,src,dst,sport,dport,T|U,I|O,A|D
+//	v2: ts,src,dst,sport,dport,T|U,I|O,A|D,B|C|E,pkts,bytes,rpkts,rbytes
+func (o *azureObject) nsgTuple(t *fastjson.Value, rule []byte, version int64) error {
+	s := asString(t)
+	if s == nil {
+		return lineErr(ErrMalformed, "flow tuple is not a non-empty string")
+	}
+	n := o.split(s)
+	switch {
+	case n != 8 && n != 13:
+		return badField("flowTuples", s, fmt.Sprintf("has %d fields, want 8 (Version 1) or 13 (Version 2)", n))
+	case version == 1 && n != 8, version == 2 && n != 13:
+		return badField("flowTuples", s, fmt.Sprintf("has %d fields, but the record says Version %d", n, version))
+	}
+	f := &o.fields
+	b := o.b
+	b.Str(schema.Cloud, "azure")
+	b.Str(schema.LogKind, KindAzureNSG)
+	if version != 0 {
+		b.Int(schema.LogVersion, version)
+	}
+	ts, ok := parseUint(f[0])
+	if !ok || ts > maxEpochSeconds {
+		return badField("timestamp", f[0], "not Unix seconds")
+	}
+	b.Time(schema.StartTime, int64(ts)*1_000_000)
+	b.Time(schema.EndTime, int64(ts)*1_000_000)
+	if err := azureAddr(b, schema.SrcAddr, f[1], "source address"); err != nil {
+		return err
+	}
+	if err := azureAddr(b, schema.DstAddr, f[2], "destination address"); err != nil {
+		return err
+	}
+	if err := azurePort(b, schema.SrcPort, f[3], "source port"); err != nil {
+		return err
+	}
+	if err := azurePort(b, schema.DstPort, f[4], "destination port"); err != nil {
+		return err
+	}
+	if err := azureProtocol(b, f[5]); err != nil {
+		return err
+	}
+	if err := azureDirection(b, f[6]); err != nil {
+		return err
+	}
+	switch string(f[7]) {
+	case "A":
+		b.Str(schema.Action, "accept")
+	case "D":
+		b.Str(schema.Action, "reject")
+	default:
+		return badField("decision", f[7], "want A or D")
+	}
+	if n == 8 {
+		b.Bool(schema.ConnectionOnly, true)
+	} else {
+		state, err := azureState(b, f[8])
+		if err != nil {
+			return err
+		}
+		if err := azureCounters(b, state, f[9:13]); err != nil {
+			return err
+		}
+	}
+	if rule != nil {
+		b.Bytes(schema.Rule, rule)
+	}
+	o.stageRecordContext()
+	b.Int(schema.SourceLine, o.tuple)
+	return nil
+}

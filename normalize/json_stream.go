@@ -1,0 +1,234 @@
+package normalize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// jsonElem is one element of a JSON object stream: an element of the
+// wrapper array ({"records": [...]} for Azure, {"entries": [...]} or a bare
+// array for GCP), or a top-level object that is itself an element.
+type jsonElem struct {
+	// raw is the element's JSON text. It aliases the tokenizer's buffer
+	// and is valid only until the callback returns.
+	raw []byte
+	// ordinal is the 1-based position of the element among all elements
+	// of the object.
+	ordinal int64
+	// index is the 0-based index in the wrapper array, or -1 for a
+	// top-level value.
+	index int64
+	// offset is the byte offset where the element starts.
+	offset int64
+	// wrapper names the array the element is in, for messages.
+	wrapper string
+}
+
+// where names the element the way a jq user finds it: records[3].
+func (e *jsonElem) where() string {
+	if e.index < 0 {
+		return fmt.Sprintf("the top-level object at byte %d", e.offset)
+	}
+	return e.wrapper + "[" + strconv.FormatInt(e.index, 10) + "] at byte " + strconv.FormatInt(e.offset, 10)
+}
+
+// jsonWalker streams the elements of a JSON object with a tokenizer, so
+// that a document of hundreds of megabytes is never held whole: memory is
+// bounded by the largest single element. It accepts, in one stream:
+//
+//	{"<wrapper>": [elem, elem, ...], ...}   the Azure PT1H.json layout
+//	[elem, elem, ...]                        gcloud logging read --format=json
+//	elem elem ...                            concatenated or pretty-printed objects
+//
+// where a top-level object without the wrapper key is itself an element
+// (Azure's single unwrapped record, one pretty-printed LogEntry).
+type jsonWalker struct {
+	dec     *jsontext.Decoder
+	wrapper string
+	fn      func(*jsonElem) error
+	elem    jsonElem
+	rebuilt []byte
+	seen    int64 // elements handed to fn
+}
+
+func newJSONWalker(r io.Reader, wrapper string, fn func(*jsonElem) error) *jsonWalker {
+	// Duplicate names are not an error in these logs, and checking them
+	// costs a map per object; invalid UTF-8 is kept as is rather than
+	// failing a record over one byte of a rule name.
+	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	return &jsonWalker{dec: dec, wrapper: wrapper, fn: fn}
+}
+
+// walk hands every element to fn. It returns fn's error, or an error
+// wrapping ErrDamaged when the document is cut or is not valid JSON past
+// some point; the elements before that point have been handed over.
+func (w *jsonWalker) walk(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		switch w.dec.PeekKind() {
+		case jsontext.KindInvalid:
+			_, err := w.dec.ReadToken()
+			if err == io.EOF {
+				return nil
+			}
+			return w.damaged(err, "")
+		case jsontext.KindBeginArray:
+			if _, err := w.dec.ReadToken(); err != nil {
+				return w.damaged(err, "")
+			}
+			if err := w.array(ctx, "the top-level array"); err != nil {
+				return err
+			}
+		case jsontext.KindBeginObject:
+			if err := w.object(ctx); err != nil {
+				return err
+			}
+		default:
+			off := w.dec.InputOffset()
+			if _, err := w.dec.ReadValue(); err != nil {
+				return w.damaged(err, "")
+			}
+			return fmt.Errorf("%w: the value at byte %d is not a JSON object or array", ErrUnknownFormat, off)
+		}
+	}
+}
+
+// array hands over the elements of an array whose '[' has been read.
+func (w *jsonWalker) array(ctx context.Context, name string) error {
+	for index := int64(0); ; index++ {
+		switch w.dec.PeekKind() {
+		case jsontext.KindEndArray:
+			_, err := w.dec.ReadToken()
+			if err != nil {
+				return w.damaged(err, name)
+			}
+			return nil
+		case jsontext.KindInvalid:
+			_, err := w.dec.ReadToken()
+			return w.damaged(err, fmt.Sprintf("%s[%d]", name, index))
+		}
+		raw, err := w.dec.ReadValue()
+		if err != nil {
+			return w.damaged(err, fmt.Sprintf("%s[%d]", name, index))
+		}
+		if index&63 == 63 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := w.hand(raw, index, name); err != nil {
+			return err
+		}
+	}
+}
+
+func (w *jsonWalker) hand(raw []byte, index int64, name string) error {
+	w.seen++
+	w.elem = jsonElem{raw: raw, ordinal: w.seen, index: index, offset: w.dec.InputOffset() - int64(len(raw)), wrapper: name}
+	return w.fn(&w.elem)
+}
+
+// object reads a top-level object. A member named like the wrapper
+// (ignoring case) that holds an array is streamed element by element; if
+// there is none, the object is itself an element, rebuilt from its members
+// (which are small: a single record).
+func (w *jsonWalker) object(ctx context.Context) error {
+	if _, err := w.dec.ReadToken(); err != nil {
+		return w.damaged(err, "")
+	}
+	start := w.dec.InputOffset() - 1
+	w.rebuilt = append(w.rebuilt[:0], '{')
+	wrapped := false
+	for {
+		switch w.dec.PeekKind() {
+		case jsontext.KindEndObject:
+			if _, err := w.dec.ReadToken(); err != nil {
+				return w.damaged(err, "")
+			}
+			if wrapped {
+				return nil
+			}
+			if len(w.rebuilt) > 1 {
+				w.rebuilt = w.rebuilt[:len(w.rebuilt)-1] // the last comma
+			}
+			w.rebuilt = append(w.rebuilt, '}')
+			w.seen++
+			w.elem = jsonElem{raw: w.rebuilt, ordinal: w.seen, index: -1, offset: start}
+			return w.fn(&w.elem)
+		case jsontext.KindInvalid:
+			_, err := w.dec.ReadToken()
+			return w.damaged(err, "the top-level object")
+		}
+		name, err := w.dec.ReadValue()
+		if err != nil {
+			return w.damaged(err, "the top-level object")
+		}
+		if !wrapped && quotedNameIs(name, w.wrapper) && w.dec.PeekKind() == jsontext.KindBeginArray {
+			wrapped = true
+			if _, err := w.dec.ReadToken(); err != nil {
+				return w.damaged(err, w.wrapper)
+			}
+			if err := w.array(ctx, w.wrapper); err != nil {
+				return err
+			}
+			continue
+		}
+		// The name's bytes are invalidated by the next read: copy first.
+		w.rebuilt = append(w.rebuilt, name...)
+		w.rebuilt = append(w.rebuilt, ':')
+		val, err := w.dec.ReadValue()
+		if err != nil {
+			return w.damaged(err, "the top-level object")
+		}
+		if !wrapped {
+			w.rebuilt = append(w.rebuilt, val...)
+			w.rebuilt = append(w.rebuilt, ',')
+		}
+	}
+}
+
+// quotedNameIs compares a raw JSON string with name, ignoring ASCII case.
+func quotedNameIs(raw []byte, name string) bool {
+	if len(raw) < 2 {
+		return false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' {
+			u, err := jsontext.AppendUnquote(nil, raw)
+			return err == nil && equalFoldASCII(u, name)
+		}
+	}
+	return equalFoldASCII(inner, name)
+}
+
+// damaged describes why the stream could not go on past where, keeping the
+// elements before it.
+func (w *jsonWalker) damaged(err error, where string) error {
+	offset := w.dec.InputOffset()
+	in := ""
+	if where != "" {
+		in = ", in " + where
+	}
+	kept := fmt.Sprintf("; the %d complete elements before it were kept", w.seen)
+	se, syntax := errors.AsType[*jsontext.SyntacticError](err)
+	if syntax {
+		offset = se.ByteOffset
+		err = se.Err
+	}
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: the document is cut at byte %d%s%s", ErrDamaged, offset, in, kept)
+	case syntax:
+		return fmt.Errorf("%w: invalid JSON at byte %d%s: %v%s", ErrDamaged, offset, in, err, kept)
+	}
+	// The reader under the tokenizer failed (a truncated gzip stream).
+	return fmt.Errorf("%w: read failed at byte %d%s: %w%s", ErrDamaged, offset, in, err, kept)
+}
