@@ -29,7 +29,7 @@ func TestAWSGolden(t *testing.T) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			data := readFile(t, path)
 			got := decode(t, Options{}, name, data)
-			checkGolden(t, strings.TrimSuffix(path, filepath.Ext(path))+".golden", goldenText(got))
+			checkGolden(t, filepath.Join("../testdata/golden/aws", strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))+".golden"), goldenText(got))
 
 			// The same bytes gzipped give the same rows and problems.
 			zipped := decode(t, Options{}, name, gzipBytes(t, data))

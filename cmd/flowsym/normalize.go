@@ -52,6 +52,7 @@ nothing is written.`,
   # Headerless CloudWatch Logs export with a custom format
   flowsym normalize cwl-export.log --aws-format "version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction" --out out.parquet`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			e.started = true
 			return runNormalize(cmd, e, &f, args)
 		},
 	}
@@ -59,11 +60,13 @@ nothing is written.`,
 	cmd.Flags().StringVarP(&f.out, "out", "o", "", "where to write: a file ending in .parquet, or a folder for a Hive-partitioned export (example: --out ./export)")
 	cmd.Flags().BoolVar(&f.append, "append", false, "add this run's files to a folder that already holds an export (example: --append)")
 	cmd.Flags().StringVar(&f.runID, "run-id", "", "name part that makes this run's file names unique (default: the start time and a random suffix)")
-	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 
 func runNormalize(cmd *cobra.Command, e *env, f *normalizeFlags, args []string) error {
+	if f.out == "" {
+		return usageError("--out is required: a file ending in .parquet, or a folder")
+	}
 	in, err := f.input.plan(e, args)
 	if err != nil {
 		return err

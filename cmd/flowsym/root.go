@@ -42,6 +42,9 @@ type env struct {
 	stdout, stderr io.Writer
 	now            func() time.Time
 	log            *slog.Logger
+	// started is set when a command's own code starts; an error before
+	// that is cobra rejecting the command line, a usage error.
+	started bool
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -56,6 +59,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if !e.started && !errors.As(err, new(*exitError)) {
+		err = &exitError{code: exitUsage, err: fmt.Errorf("%w\nrun 'flowsym --help' for usage", err)}
 	}
 	fmt.Fprintf(stderr, "flowsym: %v\n", err)
 	return exitCode(err)
