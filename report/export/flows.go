@@ -57,8 +57,9 @@ type Options struct {
 }
 
 // DefaultRowGroupRows balances engines' read parallelism (they split work
-// by row group) against the memory of each open partition's buffered group.
-const DefaultRowGroupRows = 256 << 10
+// by row group; DuckDB itself writes 122,880-row groups) against the memory
+// of each open partition's buffered group and dictionary tables.
+const DefaultRowGroupRows = 128 << 10
 
 // DefaultPartition is the Hive name of a NULL partition value: rows with no
 // start time. Spark, Hive, Athena and DuckDB read it back as NULL.

@@ -1,0 +1,71 @@
+# flowsym's build, test and benchmark entry points. `make check` is what CI
+# runs (via .ci/run); README.md lists the two commands a new user needs.
+
+GO        ?= go
+PKGS      ?= ./...
+BIN       ?= bin/flowsym
+FUZZTIME  ?= 10s
+# Fuzz targets as package:target; each runs for FUZZTIME in `make fuzz`.
+FUZZ_TARGETS ?= $(shell grep -ho '^func Fuzz[A-Za-z0-9]*' $$(git ls-files '*_test.go' 2>/dev/null) 2>/dev/null | sed 's/func //' | sort -u)
+
+.PHONY: all build test test-short test-race fuzz bench demo lint fmt cover deps check clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/flowsym
+
+# deps installs what the tests need beyond Go modules: Azurite, Azure's
+# storage emulator, from the pinned npm lockfile. Without npm the Azure
+# tests skip (unless FLOWSYM_REQUIRE_EMULATORS=1, as in CI).
+deps:
+	@if [ -f tools/azurite/package-lock.json ] && command -v npm >/dev/null; then \
+		[ -x tools/azurite/node_modules/.bin/azurite-blob ] || \
+		npm ci --prefix tools/azurite --no-audit --no-fund --loglevel=error; \
+	fi
+
+test: deps
+	$(GO) test $(PKGS)
+
+test-short:
+	$(GO) test -short $(PKGS)
+
+test-race: deps
+	$(GO) test -race -short $(PKGS)
+
+# fuzz runs every fuzz target briefly (Go fuzzes one target per run).
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$$(grep -l "^func $$t(" $$(git ls-files '*_test.go') | head -1 | xargs dirname); \
+		echo "fuzz $$t in ./$$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) ./$$pkg; \
+	done
+
+# bench runs the Go benchmarks; each reports its own baseline measured in
+# the same run, so compare ratios, not absolute figures.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=3x $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+cover: deps
+	$(GO) test -coverprofile=cover.out $(PKGS)
+	$(GO) tool cover -func=cover.out | tail -1
+
+# demo normalizes the bundled logs into a Parquet export and prints where.
+demo: build
+	@mkdir -p out
+	$(BIN) normalize testdata/aws --out out/demo.parquet --max-errors -1
+
+# check is everything CI checks: lint, all tests (emulators required when
+# FLOWSYM_REQUIRE_EMULATORS=1), and a short run of every fuzz target.
+check: lint test fuzz
+
+clean:
+	rm -rf bin out cover.out
