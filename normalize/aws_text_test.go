@@ -43,7 +43,9 @@ func TestAWSGolden(t *testing.T) {
 	}
 }
 
-func errEqual(a, b error) bool { return (a == nil) == (b == nil) && (a == nil || a.Error() == b.Error()) }
+func errEqual(a, b error) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.Error() == b.Error())
+}
 
 func gzipBytes(t testing.TB, data []byte) []byte {
 	t.Helper()
