@@ -1,0 +1,331 @@
+package correlate
+
+import (
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/flowsym/flowsym/normalize/schema"
+)
+
+// Options configure a Correlator.
+type Options struct {
+	// Topology names the observers; nil means Empty().
+	Topology *Topology
+	// UDP lets UDP connections raise one_way (off by default: many UDP
+	// protocols never answer).
+	UDP bool
+}
+
+// Stats count what the correlator was given.
+type Stats struct {
+	Records  int64 // records that belong to a connection
+	Coverage int64 // NODATA and SKIPDATA records
+	Skipped  int64 // records without the addresses or protocol of a connection
+}
+
+// Correlator accumulates connection summaries, observer state and port
+// popularity from batches of normalized flows. It is not safe for
+// concurrent use; run one per shard and Merge them.
+type Correlator struct {
+	opts      Options
+	topo      *Topology
+	gap       int64
+	keys      map[Key]*keyState
+	observers map[uint64]*Observer
+	objects   map[string]string
+	last      obsCache
+	Stats     Stats
+}
+
+type obsCache struct {
+	id ObserverID
+	h  uint64
+	o  *Observer
+}
+
+// New returns an empty correlator.
+func New(opts Options) *Correlator {
+	if opts.Topology == nil {
+		opts.Topology = Empty()
+	}
+	return &Correlator{
+		opts:      opts,
+		topo:      opts.Topology,
+		gap:       opts.Topology.SessionGap.Microseconds(),
+		keys:      map[Key]*keyState{},
+		observers: map[uint64]*Observer{},
+		objects:   map[string]string{},
+	}
+}
+
+// Connections returns the number of keys held (a key holds one session per
+// reuse of its 5-tuple); memory grows with it.
+func (c *Correlator) Connections() int { return len(c.keys) }
+
+// Add folds a batch of normalized flows into the correlator.
+func (c *Correlator) Add(rec arrow.RecordBatch) error {
+	v, err := schema.NewView(rec)
+	if err != nil {
+		return err
+	}
+	for i := range v.Rows() {
+		c.addRow(v, i)
+	}
+	return nil
+}
+
+func (c *Correlator) addRow(v *schema.View, i int) {
+	o := c.observerOf(v, i)
+	from, to := rowTimes(v, i)
+	status := ""
+	if !v.IsNull(schema.LogStatus, i) {
+		status = v.Str(schema.LogStatus, i)
+	}
+	if status == "nodata" || status == "skipdata" {
+		c.Stats.Coverage++
+		if status == "skipdata" {
+			o.Skipped++
+			o.mark(from, to, hole)
+		} else {
+			o.mark(from, to, covered)
+		}
+		return
+	}
+	o.Records++
+	o.mark(from, to, covered)
+	c.learnOwn(o, v, i)
+	src, dst, ok := rowEndpoints(v, i)
+	// A record from an endpoint to itself has no direction to judge.
+	if !ok || src == dst || v.IsNull(schema.Protocol, i) {
+		c.Stats.Skipped++
+		return
+	}
+	key, ab := makeKey(uint8(v.Int(schema.Protocol, i)), src, dst)
+	c.Stats.Records++
+	ks := c.keys[key]
+	if ks == nil {
+		ks = &keyState{}
+		c.keys[key] = ks
+	}
+	s := c.sample(v, i, o, from, to, ab)
+	ks.add(&s, c.gap)
+}
+
+// rowTimes returns a record's time range; a missing bound takes the other.
+func rowTimes(v *schema.View, i int) (int64, int64) {
+	from, to := v.Int(schema.StartTime, i), v.Int(schema.EndTime, i)
+	switch {
+	case v.IsNull(schema.StartTime, i) && v.IsNull(schema.EndTime, i):
+		return 0, 0
+	case v.IsNull(schema.StartTime, i):
+		from = to
+	case v.IsNull(schema.EndTime, i):
+		to = from
+	}
+	return from, to
+}
+
+// rowEndpoints uses the original packet addresses where the log gives them
+// (AWS pkt-srcaddr/pkt-dstaddr), so that a NAT's inside leg and a TGW
+// interface's records join the spoke's records of the same connection.
+func rowEndpoints(v *schema.View, i int) (src, dst Endpoint, ok bool) {
+	var ok1, ok2 bool
+	src.Addr, ok1 = addrBytes(v, schema.PktSrcAddr, schema.SrcAddr, i)
+	dst.Addr, ok2 = addrBytes(v, schema.PktDstAddr, schema.DstAddr, i)
+	src.Port = uint16(v.Int(schema.SrcPort, i))
+	dst.Port = uint16(v.Int(schema.DstPort, i))
+	return src, dst, ok1 && ok2
+}
+
+func addrBytes(v *schema.View, pkt, logged schema.Col, i int) ([16]byte, bool) {
+	for _, c := range []schema.Col{pkt, logged} {
+		if !v.IsNull(c, i) {
+			return v.Addr(c, i).As16(), true
+		}
+	}
+	return [16]byte{}, false
+}
+
+// observerOf returns the observer of row i, creating it on first sight.
+func (c *Correlator) observerOf(v *schema.View, i int) *Observer {
+	id := ObserverID{
+		Cloud:    v.Str(schema.Cloud, i),
+		Kind:     v.Str(schema.LogKind, i),
+		Resource: azureResource(v, i),
+		ID:       v.Str(schema.Observer, i),
+	}
+	if id == c.last.id && c.last.o != nil {
+		return c.last.o
+	}
+	h := observerHash(id)
+	o := c.observers[h]
+	if o == nil {
+		o = newObserver(id)
+		c.observers[h] = o
+	}
+	if o.Region == "" {
+		o.Region, o.Subnet, o.Network = v.Str(schema.Region, i), v.Str(schema.Subnet, i), v.Str(schema.Network, i)
+		o.Instance, o.Target = v.Str(schema.Instance, i), v.Str(schema.TargetResource, i)
+	}
+	o.Sampled = o.Sampled || (!v.IsNull(schema.Sampled, i) && v.Bool(schema.Sampled, i))
+	o.ConnOnly = o.ConnOnly || (!v.IsNull(schema.ConnectionOnly, i) && v.Bool(schema.ConnectionOnly, i))
+	c.last = obsCache{id: id, h: h, o: o}
+	return o
+}
+
+// azureResource is the flow-log resource that, with the NIC, makes an
+// Azure observer; other clouds' observers are named by their id alone.
+func azureResource(v *schema.View, i int) string {
+	if v.Str(schema.Cloud, i) != "azure" {
+		return ""
+	}
+	return v.Str(schema.ResourceID, i)
+}
+
+// observerHash is a stable 64-bit name of an observer, the same in every
+// process, so summaries from different shards or machines merge.
+func observerHash(id ObserverID) uint64 {
+	h := fnv.New64a()
+	for _, s := range []string{id.Cloud, id.Kind, id.Resource, id.ID} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+// learnOwn notes the address the observer logs for itself: the source of
+// an egress record, the destination of an ingress one, or, without a
+// direction, the address common to all its records.
+func (c *Correlator) learnOwn(o *Observer, v *schema.View, i int) {
+	src, dst := v.Addr(schema.SrcAddr, i), v.Addr(schema.DstAddr, i)
+	if v.IsNull(schema.Direction, i) {
+		o.noteCandidates(src, dst)
+		return
+	}
+	if v.Str(schema.Direction, i) == "egress" {
+		o.noteOwn(src, 1)
+	} else {
+		o.noteOwn(dst, 1)
+	}
+}
+
+// popularRange is where "a port the other side uses with many peers" is
+// counted: below it a port marks the server anyway, above it is the
+// ephemeral range clients use, and counting it would cost an entry per
+// client connection.
+const (
+	popularLow  = 1024
+	popularHigh = 32768
+)
+
+// popular counts, for every endpoint with a port in the popular range, the
+// connections (keys) it takes part in. It is computed from the merged keys,
+// not while adding records, so that shards that share a key count it once.
+func (c *Correlator) popular() map[Endpoint]uint32 {
+	out := map[Endpoint]uint32{}
+	for k := range c.keys {
+		for _, e := range []Endpoint{k.A, k.B} {
+			if e.Port >= popularLow && e.Port < popularHigh {
+				out[e]++
+			}
+		}
+	}
+	return out
+}
+
+func (c *Correlator) sample(v *schema.View, i int, o *Observer, from, to int64, ab bool) sample {
+	s := sample{
+		obs: observerHash(o.ID), from: from, to: to, ab: ab,
+		fwdPkts: -1, revPkts: -1,
+		twoWay:   !v.IsNull(schema.RevPackets, i) || !v.IsNull(schema.FlowState, i),
+		connOnly: !v.IsNull(schema.ConnectionOnly, i) && v.Bool(schema.ConnectionOnly, i),
+	}
+	if !v.IsNull(schema.Packets, i) {
+		s.fwdPkts = v.Int(schema.Packets, i)
+	}
+	if !v.IsNull(schema.RevPackets, i) {
+		s.revPkts = v.Int(schema.RevPackets, i)
+	}
+	action, state := v.Str(schema.Action, i), v.Str(schema.FlowState, i)
+	s.rejected = action == "reject" || state == "denied"
+	if !v.IsNull(schema.TCPFlags, i) {
+		s.flags = tcpFlags(v.Int(schema.TCPFlags, i), ab)
+	}
+	if initiatorFirst(o.ID.Kind) {
+		s.flags |= tcpFlags(flagSYN, ab)
+	}
+	if !v.IsNull(schema.NATAddr, i) {
+		s.nat, s.hasNAT = v.Addr(schema.NATAddr, i).As16(), true
+	}
+	obj := v.Str(schema.SourceObject, i)
+	if interned, ok := c.objects[obj]; ok {
+		obj = interned
+	} else {
+		obj = string([]byte(obj)) // copy: the batch's memory is reused
+		c.objects[obj] = obj
+	}
+	s.evidence = Evidence{Time: from, Object: obj, Line: v.Int(schema.SourceLine, i)}
+	return s
+}
+
+// initiatorFirst reports whether a log kind puts the side that opened the
+// connection first: Azure NSG and VNet flow tuples name initiator and
+// responder, and a Cloud NAT entry logs the connection its VM opened. That
+// is as good as a SYN from the source.
+func initiatorFirst(kind string) bool {
+	return kind == "azure-nsg" || kind == "azure-vnet" || kind == "gcp-nat"
+}
+
+// TCP flag bits as flow logs report them.
+const (
+	flagSYN = 2
+	flagACK = 16
+)
+
+// tcpFlags turns a record's OR-ed flags into who opened and who answered:
+// SYN without ACK is sent by the client; SYN-ACK (18) by the server.
+func tcpFlags(f int64, ab bool) uint8 {
+	var out uint8
+	switch {
+	case f&flagSYN != 0 && f&flagACK == 0:
+		out = synFromA
+	case f&(flagSYN|flagACK) == flagSYN|flagACK:
+		out = synAckFromA
+	}
+	if !ab {
+		out <<= 1 // the record's sender is B: synFromB, synAckFromB
+	}
+	return out
+}
+
+// Merge folds another correlator (another shard of the same run) into c.
+func (c *Correlator) Merge(o *Correlator) {
+	for h, ob := range o.observers {
+		if mine := c.observers[h]; mine != nil {
+			mine.merge(ob)
+		} else {
+			c.observers[h] = ob
+		}
+	}
+	for k, ks := range o.keys {
+		if mine := c.keys[k]; mine != nil {
+			mine.merge(ks, c.gap)
+		} else {
+			c.keys[k] = ks
+		}
+	}
+	c.Stats.Records += o.Stats.Records
+	c.Stats.Coverage += o.Stats.Coverage
+	c.Stats.Skipped += o.Stats.Skipped
+	c.last = obsCache{}
+}
+
+func (k Key) String() string {
+	return fmt.Sprintf("%d %s %s", k.Proto, k.A.AddrPort(), k.B.AddrPort())
+}
+
+// addrOf is a helper for tests and reports.
+func addrOf(b [16]byte) netip.Addr { return netip.AddrFrom16(b).Unmap() }

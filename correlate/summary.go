@@ -1,0 +1,249 @@
+package correlate
+
+import (
+	"cmp"
+	"slices"
+)
+
+// maxEvidence bounds the records one observer keeps as evidence for a
+// connection: the earliest ones by time, then object and line. A finding
+// lists them; the observer's record count says how many there were.
+const maxEvidence = 4
+
+// Evidence points at one raw record: the object and the line (or record
+// index in a JSON document) it came from.
+type Evidence struct {
+	Time   int64 // record start, microseconds; orders evidence
+	Object string
+	Line   int64
+}
+
+func (e Evidence) less(f Evidence) bool {
+	return cmp.Or(cmp.Compare(e.Time, f.Time), cmp.Compare(e.Object, f.Object), cmp.Compare(e.Line, f.Line)) < 0
+}
+
+// obsState is what one observer saw of one connection, in canonical
+// directions: AB is from endpoint A to endpoint B.
+type obsState struct {
+	obs            uint64 // observer hash, see observerHash
+	sawAB, sawBA   bool   // packets seen in that direction
+	pktsAB, pktsBA int64
+	records        uint32
+	rejected       bool
+	evidence       []Evidence
+}
+
+// Session flags.
+const (
+	synFromA    uint8 = 1 << iota // a SYN without ACK sent by A: A opened
+	synFromB                      // ... by B
+	synAckFromA                   // a SYN-ACK sent by A: A answered
+	synAckFromB                   // ... by B
+	rejected                      // some record was rejected or denied
+)
+
+// Session is the mergeable summary of one connection: a key's records
+// that are no further apart than the session gap. It never holds the
+// records themselves.
+type Session struct {
+	First, Last int64 // microseconds: earliest start, latest end
+	Records     int64
+	Flags       uint8
+	obs         []obsState
+	natAddrs    [][16]byte // translated addresses logged with it (GCP Cloud NAT)
+}
+
+// sample is one record's contribution to a session.
+type sample struct {
+	obs      uint64
+	from, to int64 // microseconds
+	ab       bool  // the record's own direction is A to B
+	fwdPkts  int64 // packets in the record's direction; -1 when not given
+	revPkts  int64 // packets in the other direction; -1 when not given
+	twoWay   bool  // the log counts both directions in one record (Azure)
+	connOnly bool  // the record only marks a connection (Cloud NAT, NSG v1)
+	flags    uint8 // session flags this record implies
+	rejected bool
+	nat      [16]byte
+	hasNAT   bool
+	evidence Evidence
+}
+
+// sawOwn reports whether the record shows packets of its own direction. A
+// one-way record does by being there; a two-way tuple where it counts
+// some (a begin tuple counts none: evidence of neither direction); a
+// denied packet was there to be denied. A connection-only record never
+// shows a direction.
+func (r *sample) sawOwn() bool {
+	switch {
+	case r.connOnly:
+		return false
+	case r.rejected:
+		return true
+	case r.twoWay:
+		return r.fwdPkts > 0
+	}
+	return true
+}
+
+// add folds one record into the session.
+func (s *Session) add(r *sample) {
+	if s.Records == 0 || r.from < s.First {
+		s.First = r.from
+	}
+	if s.Records == 0 || r.to > s.Last {
+		s.Last = r.to
+	}
+	s.Records++
+	s.Flags |= r.flags
+	if r.rejected {
+		s.Flags |= rejected
+	}
+	if r.hasNAT && !slices.Contains(s.natAddrs, r.nat) && len(s.natAddrs) < 4 {
+		s.natAddrs = append(s.natAddrs, r.nat)
+	}
+	o := s.observer(r.obs)
+	o.records++
+	o.rejected = o.rejected || r.rejected
+	own, other := r.sawOwn(), !r.connOnly && r.twoWay && r.revPkts > 0
+	ownPkts, otherPkts := max(r.fwdPkts, 0), max(r.revPkts, 0)
+	if !r.ab {
+		own, other = other, own
+		ownPkts, otherPkts = otherPkts, ownPkts
+	}
+	// Here own and other are the A-to-B and B-to-A observations.
+	if own {
+		o.sawAB = true
+		o.pktsAB += ownPkts
+	}
+	if other {
+		o.sawBA = true
+		o.pktsBA += otherPkts
+	}
+	o.evidence = addEvidence(o.evidence, r.evidence)
+}
+
+func (s *Session) observer(h uint64) *obsState {
+	for i := range s.obs {
+		if s.obs[i].obs == h {
+			return &s.obs[i]
+		}
+	}
+	s.obs = append(s.obs, obsState{obs: h})
+	return &s.obs[len(s.obs)-1]
+}
+
+func addEvidence(ev []Evidence, e Evidence) []Evidence {
+	if len(ev) < maxEvidence {
+		ev = append(ev, e)
+		slices.SortFunc(ev, func(a, b Evidence) int { return evCompare(a, b) })
+		return ev
+	}
+	if e.less(ev[len(ev)-1]) {
+		ev[len(ev)-1] = e
+		slices.SortFunc(ev, func(a, b Evidence) int { return evCompare(a, b) })
+	}
+	return ev
+}
+
+func evCompare(a, b Evidence) int {
+	return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Object, b.Object), cmp.Compare(a.Line, b.Line))
+}
+
+// Merge folds another summary of the same connection into s. Merge is
+// associative and commutative: any split of a connection's records,
+// summarised and merged in any order, gives the same summary.
+func (s *Session) Merge(t *Session) {
+	if t.Records == 0 {
+		return
+	}
+	if s.Records == 0 || t.First < s.First {
+		s.First = t.First
+	}
+	if s.Records == 0 || t.Last > s.Last {
+		s.Last = t.Last
+	}
+	s.Records += t.Records
+	s.Flags |= t.Flags
+	for _, a := range t.natAddrs {
+		if !slices.Contains(s.natAddrs, a) && len(s.natAddrs) < 4 {
+			s.natAddrs = append(s.natAddrs, a)
+		}
+	}
+	slices.SortFunc(s.natAddrs, func(a, b [16]byte) int { return slices.Compare(a[:], b[:]) })
+	for i := range t.obs {
+		p := &t.obs[i]
+		o := s.observer(p.obs)
+		o.sawAB, o.sawBA = o.sawAB || p.sawAB, o.sawBA || p.sawBA
+		o.pktsAB += p.pktsAB
+		o.pktsBA += p.pktsBA
+		o.records += p.records
+		o.rejected = o.rejected || p.rejected
+		for _, e := range p.evidence {
+			o.evidence = addEvidence(o.evidence, e)
+		}
+	}
+	slices.SortFunc(s.obs, func(a, b obsState) int { return cmp.Compare(a.obs, b.obs) })
+}
+
+// keyState holds the sessions of one key, sorted by time, none within the
+// session gap of another.
+type keyState struct {
+	sessions []*Session
+}
+
+// add puts a record into the session it belongs to, joining sessions the
+// record bridges. The result does not depend on the order records come in:
+// sessions are the groups of records whose gaps are at most gap.
+func (k *keyState) add(r *sample, gap int64) {
+	var into *Session
+	kept := k.sessions[:0]
+	for _, s := range k.sessions {
+		if r.from <= s.Last+gap && r.to >= s.First-gap {
+			if into == nil {
+				into = s
+			} else {
+				into.Merge(s)
+			}
+			continue
+		}
+		kept = append(kept, s)
+	}
+	if into == nil {
+		into = &Session{}
+	}
+	into.add(r)
+	k.sessions = insertSession(kept, into)
+}
+
+// merge folds another shard's sessions of the same key into k.
+func (k *keyState) merge(o *keyState, gap int64) {
+	for _, t := range o.sessions {
+		var into *Session
+		kept := k.sessions[:0]
+		for _, s := range k.sessions {
+			if t.First <= s.Last+gap && t.Last >= s.First-gap {
+				if into == nil {
+					into = s
+				} else {
+					into.Merge(s)
+				}
+				continue
+			}
+			kept = append(kept, s)
+		}
+		if into == nil {
+			into = &Session{}
+		}
+		into.Merge(t)
+		k.sessions = insertSession(kept, into)
+	}
+}
+
+// insertSession adds s to the sorted list. A merged session can now reach
+// others, so neighbours within the gap are not possible: callers merge
+// every overlapping session before inserting.
+func insertSession(list []*Session, s *Session) []*Session {
+	i, _ := slices.BinarySearchFunc(list, s, func(a, b *Session) int { return cmp.Compare(a.First, b.First) })
+	return slices.Insert(list, i, s)
+}
