@@ -56,6 +56,9 @@ func formatList() string {
 	return strings.Join(names, ", ")
 }
 
+// arrowBatch names the batches stages pass along.
+type arrowBatch = arrow.RecordBatch
+
 // input is a planned read: where from, which window, how.
 type input struct {
 	decoder  *normalize.Decoder

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("../../testdata/golden/cli", name)
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update writes it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+// TestAnalyzeGolden runs analyze and trace over testdata/analyze, a small
+// estate with one finding of several kinds, and compares every format with
+// its golden file.
+func TestAnalyzeGolden(t *testing.T) {
+	const cfg, logs = "../../testdata/analyze/flowsym.yaml", "../../testdata/analyze/logs"
+	for _, tc := range []struct {
+		golden string
+		args   []string
+	}{
+		{"analyze.txt", []string{"analyze", "--config", cfg, logs}},
+		{"analyze.jsonl", []string{"analyze", "--config", cfg, "--format", "json", logs}},
+		{"analyze-no-config.jsonl", []string{"analyze", "--format", "json", logs}},
+		{"trace-bypass.txt", []string{"trace", "--config", cfg, "--client", "10.1.5.5", "--server", "198.51.100.20:443", logs}},
+		{"trace-healthy.txt", []string{"trace", "--config", cfg, "--client", "10.1.5.5:40001", "--server", "93.184.216.34", logs}},
+		{"trace-none.txt", []string{"trace", "--config", cfg, "--client", "10.9.9.9", "--server", "10.8.8.8", "--proto", "udp", logs}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			code, stdout, stderr := flowsym(t, tc.args...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			checkGolden(t, tc.golden, stdout)
+		})
+	}
+}
+
+// TestAnalyzeJSONContract checks every line against the field names tools
+// rely on (ANALYSIS.md's JSON finding).
+func TestAnalyzeJSONContract(t *testing.T) {
+	_, stdout, _ := flowsym(t, "analyze", "--config", "../../testdata/analyze/flowsym.yaml", "--format", "json", "../../testdata/analyze/logs")
+	want := []string{"kind", "severity", "protocol", "client", "server", "first_seen", "last_seen", "reason", "confidence", "observers", "detail", "evidence"}
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	n := 0
+	for sc.Scan() {
+		n++
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %d: %v", n, err)
+		}
+		if len(m) != len(want) {
+			t.Errorf("line %d has %d fields, want %d", n, len(m), len(want))
+		}
+		for _, k := range want {
+			if _, ok := m[k]; !ok {
+				t.Errorf("line %d lacks %q", n, k)
+			}
+		}
+		var obs []map[string]json.RawMessage
+		json.Unmarshal(m["observers"], &obs)
+		for _, o := range obs {
+			for _, k := range []string{"name", "id", "role", "forward", "reverse", "records"} {
+				if _, ok := o[k]; !ok {
+					t.Errorf("line %d: an observer lacks %q", n, k)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no findings")
+	}
+}
+
+func TestAnalyzeBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("observers:\n  - name: a\n    role: nat\n    match: {cidrs: [10.0.0.0/33]}\n"), 0o644)
+	code, _, stderr := flowsym(t, "analyze", "--config", bad, "../../testdata/analyze/logs")
+	if code != exitUsage || !strings.Contains(stderr, "bad.yaml:4: bad CIDR") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	code, _, stderr = flowsym(t, "analyze", "--format", "xml", "../../testdata/analyze/logs")
+	if code != exitUsage || !strings.Contains(stderr, `--format "xml"`) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	code, _, stderr = flowsym(t, "trace", "--client", "10.1.5.5", "../../testdata/analyze/logs")
+	if code != exitUsage || !strings.Contains(stderr, "needs --client and --server") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	code, _, stderr = flowsym(t, "trace", "--client", "10.1.5.5", "--server", "x:1", "../../testdata/analyze/logs")
+	if code != exitUsage || !strings.Contains(stderr, "--server") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
