@@ -30,6 +30,7 @@ type obsState struct {
 	pktsAB, pktsBA int64
 	records        uint32
 	rejected       bool
+	first, last    int64 // microseconds: this observer's records of it
 	evidence       []Evidence
 }
 
@@ -103,6 +104,10 @@ func (s *Session) add(r *sample) {
 		s.natAddrs = append(s.natAddrs, r.nat)
 	}
 	o := s.observer(r.obs)
+	if o.records == 0 || r.from < o.first {
+		o.first = r.from
+	}
+	o.last = max(o.last, r.to)
 	o.records++
 	o.rejected = o.rejected || r.rejected
 	own, other := r.sawOwn(), !r.connOnly && r.twoWay && r.revPkts > 0
@@ -174,6 +179,10 @@ func (s *Session) Merge(t *Session) {
 	for i := range t.obs {
 		p := &t.obs[i]
 		o := s.observer(p.obs)
+		if o.records == 0 || p.first < o.first {
+			o.first = p.first
+		}
+		o.last = max(o.last, p.last)
 		o.sawAB, o.sawBA = o.sawAB || p.sawAB, o.sawBA || p.sawBA
 		o.pktsAB += p.pktsAB
 		o.pktsBA += p.pktsBA

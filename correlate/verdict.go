@@ -48,6 +48,16 @@ type Finding struct {
 
 	// Cloud is the client's cloud, for reports; not part of the contract.
 	Cloud string `json:"-"`
+	// Timeline is, per observer in the order of Observers, when it saw the
+	// connection and the records kept as evidence, for reports that draw
+	// it; not part of the JSON contract.
+	Timeline []ObserverTimeline `json:"-"`
+}
+
+// ObserverTimeline is when one observer saw a connection.
+type ObserverTimeline struct {
+	First, Last int64 // microseconds
+	Evidence    []Evidence
 }
 
 // FindingObserver is what one observer saw of the connection.
@@ -76,6 +86,7 @@ type View struct {
 	FwdPkts, RevPkts int64
 	Records          int
 	Rejected         bool
+	First, Last      int64
 	Evidence         []Evidence
 }
 
@@ -178,7 +189,7 @@ func (j *judge) verdict(k Key, s *Session) Verdict {
 			continue // a summary merged without its observer: cannot judge it
 		}
 		view := View{Resolved: r, Forward: o.sawAB, Reverse: o.sawBA, FwdPkts: o.pktsAB, RevPkts: o.pktsBA,
-			Records: int(o.records), Rejected: o.rejected, Evidence: o.evidence}
+			Records: int(o.records), Rejected: o.rejected, First: o.first, Last: o.last, Evidence: o.evidence}
 		if !clientA {
 			view.Forward, view.Reverse = o.sawBA, o.sawAB
 			view.FwdPkts, view.RevPkts = o.pktsBA, o.pktsAB
@@ -447,6 +458,7 @@ func (j *judge) finding(v *Verdict, kind, severity, reason string) Finding {
 	for _, w := range v.Views {
 		f.Observers = append(f.Observers, FindingObserver{Name: w.Name, ID: w.ID.ID, Role: w.Role,
 			Forward: w.Forward, Reverse: w.Reverse, Records: w.Records})
+		f.Timeline = append(f.Timeline, ObserverTimeline{First: w.First, Last: w.Last, Evidence: w.Evidence})
 		ev = append(ev, w.Evidence...)
 		if f.Cloud == "" {
 			f.Cloud = w.ID.Cloud
