@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/flowsym/flowsym/correlate"
@@ -19,7 +18,7 @@ func Trace(w io.Writer, m correlate.Match, verdicts []correlate.Verdict, records
 		ew.printf("\nNo record of this conversation in the input.\n")
 		return ew.err
 	}
-	slices.SortFunc(verdicts, func(a, b correlate.Verdict) int { return int(a.Session.First - b.Session.First) })
+	verdicts = sortedVerdicts(verdicts)
 	for i, v := range verdicts {
 		ew.printf("\nConnection %d of %d: %s -> %s, %s to %s UTC, %d records\n", i+1, len(verdicts),
 			v.Client.AddrPort(), v.Server.AddrPort(), clock(v.Session.First, "2006-01-02 15:04:05"), clock(v.Session.Last, "15:04:05"), v.Session.Records)

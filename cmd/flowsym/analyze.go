@@ -1,7 +1,9 @@
 package main
 
 import (
-	"slices"
+	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -9,11 +11,14 @@ import (
 	"github.com/flowsym/flowsym/report"
 )
 
+var analyzeFormats = []string{"text", "json", "markdown"}
+
 type analyzeFlags struct {
 	input  inputFlags
+	output outputFlags
 	config string
-	format string
 	udp    bool
+	failOn string
 }
 
 func newAnalyzeCommand(e *env) *cobra.Command {
@@ -38,12 +43,13 @@ every observer is unknown and only one_way can be raised. docs/topology.md
 describes it and docs/analysis.md what each finding means.
 
 Everything runs in one streaming pass: memory grows with the number of
-connections, not with the number of records.`,
+connections, not with the number of records. At the end of every run one JSON
+line on stderr sums it up for log pipelines.`,
 		Example: `  # The bundled demo estate
   flowsym analyze --config out/demo/flowsym.yaml out/demo/logs
 
-  # One hour, findings as JSON lines for a log pipeline
-  flowsym analyze --config flowsym.yaml --since 2026-11-20T10:00:00Z --until 2026-11-20T11:00:00Z --format json ./logs`,
+  # An hourly job: JSON findings to a file, exit 1 on any hub bypass
+  flowsym analyze --config flowsym.yaml --since 1h --format json --out findings.jsonl --fail-on hub_bypass ./logs`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e.started = true
 			return runAnalyze(cmd, e, &f, args)
@@ -51,7 +57,8 @@ connections, not with the number of records.`,
 	}
 	f.input.register(cmd.Flags())
 	registerAnalysisFlags(cmd, &f.config, &f.udp)
-	cmd.Flags().StringVar(&f.format, "format", "text", "output: text (a summary for people) or json (one finding per line) (example: --format json)")
+	f.output.register(cmd.Flags(), analyzeFormats)
+	cmd.Flags().StringVar(&f.failOn, "fail-on", "", "exit with code 1 when a finding of these kinds is raised: kinds separated by commas, or any (example: --fail-on asymmetric,hub_bypass)")
 	return cmd
 }
 
@@ -73,8 +80,12 @@ func loadTopology(path string) (*correlate.Topology, error) {
 }
 
 func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) error {
-	if !slices.Contains([]string{"text", "json"}, f.format) {
-		return usageError("--format %q: want text or json", f.format)
+	if err := f.output.check(analyzeFormats); err != nil {
+		return err
+	}
+	failOn, err := parseFailOn(f.failOn)
+	if err != nil {
+		return err
 	}
 	topo, err := loadTopology(f.config)
 	if err != nil {
@@ -84,25 +95,51 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 	if err != nil {
 		return err
 	}
+	e.summary, e.metricsFile = newSummary("analyze", e.now()), f.output.metricsFile
 	c := correlate.New(correlate.Options{Topology: topo, UDP: f.udp})
-	if err := in.run(cmd.Context(), c.Add); err != nil {
-		reportProblems(e.stderr, in.problems)
+	err = in.run(cmd.Context(), c.Add)
+	reportProblems(e.stderr, in.problems)
+	e.summary.fromInput(in)
+	if err != nil {
 		return err
 	}
-	reportProblems(e.stderr, in.problems)
 	res := c.Result()
-	if f.format == "json" {
-		return report.JSON(e.stdout, res.Findings)
-	}
-	return report.Text(e.stdout, res, report.Summary{
-		Objects:  in.decoder.Stats.Objects.Load(),
-		Bytes:    in.decoder.Stats.Bytes.Load(),
-		Problems: in.problems.Summary(),
+	e.summary.fromResult(res)
+	sum := report.Summary{Objects: in.decoder.Stats.Objects.Load(), Bytes: in.decoder.Stats.Bytes.Load(), Problems: in.problems.Summary()}
+	err = f.output.write(e, func(w io.Writer) error {
+		switch f.output.format {
+		case "json":
+			return report.JSON(w, res.Findings)
+		case "markdown":
+			return report.Markdown(w, res, sum)
+		}
+		return report.Text(w, res, sum)
 	})
+	if err != nil {
+		return err
+	}
+	return failOnFindings(res, failOn)
 }
+
+// failOnFindings maps --fail-on to exit code 1.
+func failOnFindings(res *correlate.Result, kinds []string) error {
+	var hit []string
+	for _, k := range kinds {
+		if n := res.ByKind[k]; n > 0 {
+			hit = append(hit, fmt.Sprintf("%d %s", n, k))
+		}
+	}
+	if len(hit) == 0 {
+		return nil
+	}
+	return &exitError{code: exitFindings, err: fmt.Errorf("findings matched --fail-on: %s", strings.Join(hit, ", "))}
+}
+
+var traceFormats = []string{"text", "markdown", "json"}
 
 type traceFlags struct {
 	input          inputFlags
+	output         outputFlags
 	config         string
 	udp            bool
 	client, server string
@@ -115,15 +152,15 @@ func newTraceCommand(e *env) *cobra.Command {
 		Use:   "trace --client IP[:PORT] --server IP[:PORT] [--proto tcp] SOURCE...",
 		Short: "Show one conversation's records across every observer, and its verdict",
 		Long: `trace picks one failing flow and correlates it across hub and spoke flow
-logs in one command: every record of the conversation in time order, grouped
-by observer with its role, each with direction, action, packets, bytes, TCP
-flags and the object and line it came from, after the verdict: which findings
-hold, or that the path is symmetric through the approved hub.
+logs in one command: the verdict first (which findings hold, or that the path
+is symmetric through the approved hub), then every record of the conversation
+in time order, grouped by observer with its role, each with direction,
+action, packets, bytes, TCP flags and the object and line it came from.
 
 Ports are optional: without them every connection between the two addresses
 is shown, each with its own verdict.`,
 		Example: `  flowsym trace --config flowsym.yaml --client 10.1.5.5 --server 93.184.216.34:443 ./logs
-  flowsym trace --client '[2600:1f18::15]:51000' --server '[2606:4700::1]:443' --proto tcp ./logs`,
+  flowsym trace --client '[2600:1f18::15]:51000' --server '[2606:4700::1]:443' --proto tcp --format markdown ./logs`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e.started = true
 			return runTrace(cmd, e, &f, args)
@@ -131,6 +168,7 @@ is shown, each with its own verdict.`,
 	}
 	f.input.register(cmd.Flags())
 	registerAnalysisFlags(cmd, &f.config, &f.udp)
+	f.output.register(cmd.Flags(), traceFormats)
 	cmd.Flags().StringVar(&f.client, "client", "", "the side that opened the connection: IP or IP:PORT, IPv6 in brackets with a port (example: --client 10.1.5.5:40001)")
 	cmd.Flags().StringVar(&f.server, "server", "", "the side that answered: IP or IP:PORT (example: --server 93.184.216.34:443)")
 	cmd.Flags().StringVar(&f.proto, "proto", "tcp", "protocol: tcp, udp, icmp, icmp6 or a number (example: --proto udp)")
@@ -138,19 +176,12 @@ is shown, each with its own verdict.`,
 }
 
 func runTrace(cmd *cobra.Command, e *env, f *traceFlags, args []string) error {
-	var m correlate.Match
-	var err error
-	if f.client == "" || f.server == "" {
-		return usageError("trace needs --client and --server")
+	if err := f.output.check(traceFormats); err != nil {
+		return err
 	}
-	if m.Client, err = correlate.ParseEndpoint(f.client); err != nil {
-		return usageError("--client: %v", err)
-	}
-	if m.Server, err = correlate.ParseEndpoint(f.server); err != nil {
-		return usageError("--server: %v", err)
-	}
-	if m.Proto, err = correlate.ParseProto(f.proto); err != nil {
-		return usageError("--proto: %v", err)
+	m, err := f.match()
+	if err != nil {
+		return err
 	}
 	topo, err := loadTopology(f.config)
 	if err != nil {
@@ -160,26 +191,54 @@ func runTrace(cmd *cobra.Command, e *env, f *traceFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	e.summary, e.metricsFile = newSummary("trace", e.now()), f.output.metricsFile
 	// The whole correlator runs, so the verdict uses the same coverage and
 	// port statistics as analyze would.
 	c := correlate.New(correlate.Options{Topology: topo, UDP: f.udp})
 	tr := &correlate.Tracer{Match: m}
-	sink := func(rec arrowBatch) error {
+	err = in.run(cmd.Context(), func(rec arrowBatch) error {
 		if err := tr.Add(rec); err != nil {
 			return err
 		}
 		return c.Add(rec)
-	}
-	if err := in.run(cmd.Context(), sink); err != nil {
-		reportProblems(e.stderr, in.problems)
+	})
+	reportProblems(e.stderr, in.problems)
+	e.summary.fromInput(in)
+	if err != nil {
 		return err
 	}
-	reportProblems(e.stderr, in.problems)
 	var verdicts []correlate.Verdict
 	for v := range c.Verdicts() {
 		if m.Key(v.Key) {
 			verdicts = append(verdicts, v)
 		}
 	}
-	return report.Trace(e.stdout, m, verdicts, tr.Sorted())
+	records := tr.Sorted()
+	return f.output.write(e, func(w io.Writer) error {
+		switch f.output.format {
+		case "json":
+			return report.TraceJSON(w, m, verdicts, records)
+		case "markdown":
+			return report.TraceMarkdown(w, m, verdicts, records)
+		}
+		return report.Trace(w, m, verdicts, records)
+	})
+}
+
+func (f *traceFlags) match() (correlate.Match, error) {
+	var m correlate.Match
+	var err error
+	if f.client == "" || f.server == "" {
+		return m, usageError("trace needs --client and --server")
+	}
+	if m.Client, err = correlate.ParseEndpoint(f.client); err != nil {
+		return m, usageError("--client: %v", err)
+	}
+	if m.Server, err = correlate.ParseEndpoint(f.server); err != nil {
+		return m, usageError("--server: %v", err)
+	}
+	if m.Proto, err = correlate.ParseProto(f.proto); err != nil {
+		return m, usageError("--proto: %v", err)
+	}
+	return m, nil
 }

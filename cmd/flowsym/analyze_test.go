@@ -44,6 +44,9 @@ func TestAnalyzeGolden(t *testing.T) {
 		{"analyze.txt", []string{"analyze", "--config", cfg, logs}},
 		{"analyze.jsonl", []string{"analyze", "--config", cfg, "--format", "json", logs}},
 		{"analyze-no-config.jsonl", []string{"analyze", "--format", "json", logs}},
+		{"analyze.md", []string{"analyze", "--config", cfg, "--format", "markdown", logs}},
+		{"trace-bypass.md", []string{"trace", "--config", cfg, "--format", "markdown", "--client", "10.1.5.5", "--server", "198.51.100.20:443", logs}},
+		{"trace-bypass.json", []string{"trace", "--config", cfg, "--format", "json", "--client", "10.1.5.5", "--server", "198.51.100.20:443", logs}},
 		{"trace-bypass.txt", []string{"trace", "--config", cfg, "--client", "10.1.5.5", "--server", "198.51.100.20:443", logs}},
 		{"trace-healthy.txt", []string{"trace", "--config", cfg, "--client", "10.1.5.5:40001", "--server", "93.184.216.34", logs}},
 		{"trace-none.txt", []string{"trace", "--config", cfg, "--client", "10.9.9.9", "--server", "10.8.8.8", "--proto", "udp", logs}},
@@ -112,6 +115,60 @@ func TestAnalyzeBadConfig(t *testing.T) {
 	}
 	code, _, stderr = flowsym(t, "trace", "--client", "10.1.5.5", "--server", "x:1", "../../testdata/analyze/logs")
 	if code != exitUsage || !strings.Contains(stderr, "--server") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestScheduledJobOutputs checks what a scheduler and a log pipeline see:
+// the exit code of --fail-on, the JSON summary line on stderr, the metrics
+// file, and --out written whole.
+func TestScheduledJobOutputs(t *testing.T) {
+	dir := t.TempDir()
+	metrics, out := filepath.Join(dir, "flowsym.prom"), filepath.Join(dir, "findings.jsonl")
+	code, stdout, stderr := flowsym(t, "analyze", "--config", "../../testdata/analyze/flowsym.yaml", "--format", "json",
+		"--out", out, "--metrics-file", metrics, "--fail-on", "hub_bypass,asymmetric", "../../testdata/analyze/logs")
+	if code != exitFindings || !strings.Contains(stderr, "findings matched --fail-on: 1 hub_bypass") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout is not empty with --out: %q", stdout)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil || strings.Count(string(data), "\n") != 3 {
+		t.Errorf("--out holds %q (%v)", data, err)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatalf("last stderr line is not the JSON summary: %q", lines[len(lines)-1])
+	}
+	for k, want := range map[string]any{"event": "flowsym.run", "command": "analyze", "exit_code": 1.0, "objects": 1.0, "records": 22.0, "connections": 6.0} {
+		if sum[k] != want {
+			t.Errorf("summary %s = %v, want %v", k, sum[k], want)
+		}
+	}
+	if f := sum["findings"].(map[string]any); f["hub_bypass"] != 1.0 || f["one_way"] != 2.0 {
+		t.Errorf("summary findings %v", f)
+	}
+	prom, err := os.ReadFile(metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`flowsym_findings{command="analyze",kind="hub_bypass"} 1`,
+		`flowsym_last_run_exit_code{command="analyze"} 1`,
+		`flowsym_records{command="analyze"} 22`,
+		"# TYPE flowsym_connections gauge",
+	} {
+		if !strings.Contains(string(prom), want) {
+			t.Errorf("metrics file lacks %q:\n%s", want, prom)
+		}
+	}
+	// Without a matching finding the run succeeds.
+	if code, _, stderr := flowsym(t, "analyze", "--config", "../../testdata/analyze/flowsym.yaml", "--fail-on", "unapproved_nat", "../../testdata/analyze/logs"); code != exitOK {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := flowsym(t, "analyze", "--fail-on", "typo", "../../testdata/analyze/logs"); code != exitUsage || !strings.Contains(stderr, `--fail-on "typo"`) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
 }

@@ -18,10 +18,11 @@ import (
 )
 
 type normalizeFlags struct {
-	input  inputFlags
-	out    string
-	append bool
-	runID  string
+	input       inputFlags
+	out         string
+	append      bool
+	runID       string
+	metricsFile string
 }
 
 func newNormalizeCommand(e *env) *cobra.Command {
@@ -59,6 +60,7 @@ nothing is written.`,
 	f.input.register(cmd.Flags())
 	cmd.Flags().StringVarP(&f.out, "out", "o", "", "where to write: a file ending in .parquet, or a folder for a Hive-partitioned export (example: --out ./export)")
 	cmd.Flags().BoolVar(&f.append, "append", false, "add this run's files to a folder that already holds an export (example: --append)")
+	cmd.Flags().StringVar(&f.metricsFile, "metrics-file", "", "also write the run's figures in Prometheus text format to this file (example: --metrics-file /var/lib/node_exporter/flowsym.prom)")
 	cmd.Flags().StringVar(&f.runID, "run-id", "", "name part that makes this run's file names unique (default: the start time and a random suffix)")
 	return cmd
 }
@@ -76,17 +78,19 @@ func runNormalize(cmd *cobra.Command, e *env, f *normalizeFlags, args []string) 
 	if err != nil {
 		return err
 	}
+	e.summary, e.metricsFile = newSummary("normalize", start), f.metricsFile
 	w := export.NewFlowWriter(cmd.Context(), dst, opts)
 	err = in.run(cmd.Context(), w.Write)
+	reportProblems(e.stderr, in.problems)
+	e.summary.fromInput(in)
 	if err != nil {
 		w.Abort()
-		reportProblems(e.stderr, in.problems)
 		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
 	}
-	reportProblems(e.stderr, in.problems)
+	e.summary.RowsWritten = w.Rows()
 	st := &in.decoder.Stats
 	fmt.Fprintf(e.stderr, "flowsym: read %d objects (%s) in %s: %d records", st.Objects.Load(), humanBytes(st.Bytes.Load()),
 		e.now().Sub(start).Round(time.Millisecond), st.Records.Load())

@@ -45,6 +45,10 @@ type env struct {
 	// started is set when a command's own code starts; an error before
 	// that is cobra rejecting the command line, a usage error.
 	started bool
+	// summary, when a command sets it, is written to stderr as one JSON
+	// line at the end of the run, and to metricsFile if that is set.
+	summary     *runSummary
+	metricsFile string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -57,14 +61,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd := newRootCommand(e)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
-	}
-	if !e.started && !errors.As(err, new(*exitError)) {
+	if err != nil && !e.started && !errors.As(err, new(*exitError)) {
 		err = &exitError{code: exitUsage, err: fmt.Errorf("%w\nrun 'flowsym --help' for usage", err)}
 	}
-	fmt.Fprintf(stderr, "flowsym: %v\n", err)
-	return exitCode(err)
+	code := exitOK
+	if err != nil {
+		fmt.Fprintf(stderr, "flowsym: %v\n", err)
+		code = exitCode(err)
+	}
+	if e.summary != nil {
+		e.summary.write(stderr, code, err, e.now())
+		if e.metricsFile != "" {
+			if merr := writeMetrics(e.metricsFile, e.summary); merr != nil {
+				fmt.Fprintf(stderr, "flowsym: %v\n", merr)
+				code = max(code, exitFailure)
+			}
+		}
+	}
+	return code
 }
 
 func exitCode(err error) int {
