@@ -26,6 +26,7 @@ type inputFlags struct {
 	until       string
 	maxErrors   int64
 	concurrency int
+	progress    string
 }
 
 func (f *inputFlags) register(fs *pflag.FlagSet) {
@@ -44,6 +45,8 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.maxErrors, "max-errors", 1000,
 		"give up (exit code 3) after this many bad input records or objects; -1 never gives up, 0 gives up at the first\n"+
 			"(example: --max-errors 0)")
+	fs.StringVar(&f.progress, "progress", "auto",
+		"progress on stderr: auto (a bar on a terminal, a line every 30s otherwise), bar, log or off (example: --progress off)")
 	fs.IntVar(&f.concurrency, "concurrency", runtime.GOMAXPROCS(0),
 		"objects decoded at once; memory grows with it, not with object sizes (example: --concurrency 8)")
 }
@@ -61,6 +64,8 @@ type arrowBatch = arrow.RecordBatch
 
 // input is a planned read: where from, which window, how.
 type input struct {
+	env      *env
+	progress string
 	decoder  *normalize.Decoder
 	problems *normalize.Problems
 	span     ingest.Span
@@ -99,7 +104,14 @@ func (f *inputFlags) plan(e *env, args []string) (*input, error) {
 	if f.concurrency < 1 {
 		return nil, usageError("--concurrency must be at least 1")
 	}
+	switch f.progress {
+	case "auto", "bar", "log", "off":
+	default:
+		return nil, usageError("--progress %q: want auto, bar, log or off", f.progress)
+	}
 	in := &input{
+		env:      e,
+		progress: f.progress,
 		decoder:  normalize.NewDecoder(normalize.Options{Format: format, AWSHeaderless: awsFormat}),
 		problems: normalize.NewProblems(f.maxErrors, 5),
 		span:     span,
@@ -152,6 +164,8 @@ func (in *input) run(ctx context.Context, sink func(arrow.RecordBatch) error) er
 		return nil
 	}
 	cfg := normalize.RunConfig{Workers: in.workers, Window: in.window(), Problems: in.problems}
+	stop := startProgress(in.env, in.progress, &in.decoder.Stats)
+	defer stop()
 	return in.decoder.Run(ctx, cfg, list, sink)
 }
 
