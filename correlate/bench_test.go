@@ -106,7 +106,10 @@ func BenchmarkCorrelate(b *testing.B) {
 				runtime.ReadMemStats(&after)
 				heap = after.HeapAlloc - before.HeapAlloc
 				conns = c.Connections()
-				res := c.Result()
+				res, err := c.Result()
+				if err != nil {
+					b.Fatal(err)
+				}
 				if res.ByKind[KindOneWay] == 0 {
 					b.Fatal("no one_way findings in the generated data")
 				}

@@ -17,6 +17,14 @@ type Options struct {
 	// UDP lets UDP connections raise one_way (off by default: many UDP
 	// protocols never answer).
 	UDP bool
+	// MemoryLimit, when above zero, bounds the connection state held in
+	// memory (in bytes, estimated): past it the state is spilled to disk,
+	// hash-partitioned, and judged partition by partition at the end, with
+	// the same results as an in-memory run.
+	MemoryLimit int64
+	// SpillDir is where spill files go; empty means the system's temporary
+	// folder.
+	SpillDir string
 }
 
 // Stats count what the correlator was given.
@@ -37,6 +45,10 @@ type Correlator struct {
 	observers map[uint64]*Observer
 	objects   map[string]string
 	last      obsCache
+	spill     *spiller
+	approx    int64 // estimated bytes of the connection state in memory
+	scratch   []byte
+	err       error // a spill failure; reported by Result
 	Stats     Stats
 }
 
@@ -109,9 +121,114 @@ func (c *Correlator) addRow(v *schema.View, i int) {
 	if ks == nil {
 		ks = &keyState{}
 		c.keys[key] = ks
+		c.approx += keyCost
 	}
 	s := c.sample(v, i, o, from, to, ab)
+	before := ks.cost()
 	ks.add(&s, c.gap)
+	c.approx += ks.cost() - before
+	if c.opts.MemoryLimit > 0 && c.approx > c.opts.MemoryLimit {
+		c.spillAll()
+	}
+}
+
+// Estimated heap bytes of connection state, measured with
+// BenchmarkCorrelate (about 480 bytes for a connection of two observers
+// seen both ways): a map entry with its key and keyState, a session, an
+// observer's state in it, one evidence pointer.
+const (
+	keyCost      = 120
+	sessionCost  = 112
+	observerCost = 72
+	evidenceCost = 40
+)
+
+func (k *keyState) cost() int64 {
+	n := int64(0)
+	for _, s := range k.sessions {
+		n += sessionCost + int64(len(s.obs))*observerCost
+		for i := range s.obs {
+			n += int64(len(s.obs[i].evidence)) * evidenceCost
+		}
+	}
+	return n
+}
+
+// MemoryInUse returns the estimated bytes of connection state in memory.
+func (c *Correlator) MemoryInUse() int64 { return c.approx }
+
+// Spilled returns the bytes of connection state written to disk so far.
+func (c *Correlator) Spilled() int64 {
+	if c.spill == nil {
+		return 0
+	}
+	return c.spill.bytes
+}
+
+// spillAll writes every connection in memory to the spill files and
+// forgets it. A failure stops further spilling and is reported by Result.
+func (c *Correlator) spillAll() {
+	if c.err != nil {
+		return
+	}
+	if c.spill == nil {
+		if c.spill, c.err = newSpiller(c.opts.SpillDir); c.err != nil {
+			return
+		}
+	}
+	for k, ks := range c.keys {
+		if c.scratch, c.err = c.spill.write(k, ks, c.scratch); c.err != nil {
+			return
+		}
+	}
+	c.spill.runs++
+	clear(c.keys)
+	c.keys = map[Key]*keyState{}
+	c.approx = 0
+}
+
+// eachKey calls fn with every connection's state: straight from memory, or,
+// after a spill, one partition at a time with the spilled runs merged.
+func (c *Correlator) eachKey(fn func(Key, *keyState)) error {
+	if c.err != nil {
+		return c.err
+	}
+	if c.spill == nil {
+		for k, ks := range c.keys {
+			fn(k, ks)
+		}
+		return nil
+	}
+	byPart := make([][]Key, Partitions)
+	for k := range c.keys {
+		p := partition(k)
+		byPart[p] = append(byPart[p], k)
+	}
+	for p := range Partitions {
+		m := map[Key]*keyState{}
+		if err := c.spill.load(p, c.gap, m); err != nil {
+			return err
+		}
+		for _, k := range byPart[p] {
+			if mine := m[k]; mine != nil {
+				mine.merge(c.keys[k], c.gap)
+			} else {
+				m[k] = c.keys[k]
+			}
+		}
+		for k, ks := range m {
+			fn(k, ks)
+		}
+	}
+	return nil
+}
+
+// Close removes the spill files. Call it when done with the correlator.
+func (c *Correlator) Close() error {
+	if c.spill == nil {
+		return nil
+	}
+	return c.spill.close()
 }
 
 // rowTimes returns a record's time range; a missing bound takes the other.
@@ -221,19 +338,16 @@ const (
 	popularHigh = 32768
 )
 
-// popular counts, for every endpoint with a port in the popular range, the
-// connections (keys) it takes part in. It is computed from the merged keys,
-// not while adding records, so that shards that share a key count it once.
-func (c *Correlator) popular() map[Endpoint]uint32 {
-	out := map[Endpoint]uint32{}
-	for k := range c.keys {
-		for _, e := range []Endpoint{k.A, k.B} {
-			if e.Port >= popularLow && e.Port < popularHigh {
-				out[e]++
-			}
+// countPopular counts, for every endpoint with a port in the popular range,
+// the connections (keys) it takes part in. It runs over the merged keys at
+// the end, not while adding records, so shards that share a key count it
+// once.
+func countPopular(out map[Endpoint]uint32, k Key) {
+	for _, e := range []Endpoint{k.A, k.B} {
+		if e.Port >= popularLow && e.Port < popularHigh {
+			out[e]++
 		}
 	}
-	return out
 }
 
 func (c *Correlator) sample(v *schema.View, i int, o *Observer, from, to int64, ab bool) sample {

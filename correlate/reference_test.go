@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -582,7 +583,7 @@ func TestAgainstReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iterations := 300
+	iterations := 200
 	if testing.Short() {
 		iterations = 40
 	}
@@ -616,7 +617,10 @@ func TestAgainstReference(t *testing.T) {
 		for _, s := range shards[1:] {
 			shards[0].Merge(s)
 		}
-		got := shards[0].Result()
+		got, err := shards[0].Result()
+		if err != nil {
+			t.Fatal(err)
+		}
 		opts := []gocmp.Option{
 			cmpopts.IgnoreFields(Finding{}, "Detail", "Cloud", "Timeline"),
 			cmpopts.SortSlices(func(a, b FindingObserver) bool { return a.ID < b.ID }),
@@ -628,6 +632,74 @@ func TestAgainstReference(t *testing.T) {
 			t.Fatalf("seed %d: reference %d connections, %d insufficient, %d outside legs; correlator %d, %d, %d",
 				seed, want.Connections, want.Insufficient, want.OutsideLegs, got.Connections, got.Insufficient, got.OutsideLegs)
 		}
+
+		// The same records through a correlator whose memory limit makes it
+		// spill to disk many times give the same result.
+		spilled := New(Options{Topology: topo, UDP: udp, MemoryLimit: int64(1 + r.IntN(3000)), SpillDir: t.TempDir()})
+		feed(t, mem, spilled, recs, 1+r.IntN(16))
+		gotSpilled, err := spilled.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotSpilled.Spilled == 0 && len(recs) > 50 {
+			t.Fatalf("seed %d: a memory limit this small must spill", seed)
+		}
+		if diff := gocmp.Diff(want.Findings, gotSpilled.Findings, opts...); diff != "" {
+			t.Fatalf("seed %d: spilled run's findings (-reference +correlator):\n%s", seed, diff)
+		}
+		if want.Connections != gotSpilled.Connections || want.Insufficient != gotSpilled.Insufficient {
+			t.Fatalf("seed %d: spilled run judged %d connections (%d insufficient), reference %d (%d)",
+				seed, gotSpilled.Connections, gotSpilled.Insufficient, want.Connections, want.Insufficient)
+		}
+		if err := spilled.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		// And through shards fed by several goroutines at once.
+		sharded := NewSharded(Options{Topology: topo, UDP: udp}, 1+r.IntN(4))
+		var wg sync.WaitGroup
+		for _, part := range splitRandom(r, recs, 3) {
+			batch := 1 + r.IntN(16)
+			wg.Go(func() {
+				b := schema.NewBuilder(mem, batch, sharded.Add)
+				for _, rec := range part {
+					stageRef(b, rec)
+					if err := b.Commit(); err != nil {
+						t.Error(err)
+					}
+				}
+				if err := b.Flush(); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		gotSharded, err := ResultOf(sharded.Close())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := gocmp.Diff(want.Findings, gotSharded.Findings, opts...); diff != "" {
+			t.Fatalf("seed %d: sharded run's findings (-reference +correlator):\n%s", seed, diff)
+		}
+		if want.Connections != gotSharded.Connections || want.Insufficient != gotSharded.Insufficient {
+			t.Fatalf("seed %d: sharded run judged %d connections (%d insufficient), reference %d (%d)",
+				seed, gotSharded.Connections, gotSharded.Insufficient, want.Connections, want.Insufficient)
+		}
+		mem.AssertSize(t, 0)
+	}
+}
+
+func feed(t *testing.T, mem memory.Allocator, c *Correlator, recs []refRecord, batch int) {
+	t.Helper()
+	b := schema.NewBuilder(mem, batch, func(rec arrow.RecordBatch) error { return c.Add(rec) })
+	for _, rec := range recs {
+		stageRef(b, rec)
+		if err := b.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
 	}
 }
 

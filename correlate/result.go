@@ -2,7 +2,6 @@ package correlate
 
 import (
 	"cmp"
-	"iter"
 	"slices"
 )
 
@@ -24,56 +23,102 @@ type Result struct {
 	// First and Last bound the judged connections' times (microseconds).
 	First, Last int64
 	Stats       Stats
+	// Spilled is the connection state written to disk, in bytes.
+	Spilled int64
 }
 
-// Verdicts judges every connection, in no particular order, and yields
-// each verdict (including those without findings) to the caller.
-func (c *Correlator) Verdicts() iter.Seq[Verdict] {
-	j := newJudge(c.topo, c.opts.UDP, c.observers, c.popular())
-	return func(yield func(Verdict) bool) {
-		for k, ks := range c.keys {
-			for _, s := range ks.sessions {
-				if !yield(j.verdict(k, s)) {
-					return
-				}
-			}
+// Result judges every connection and collects the findings, worst first.
+func (c *Correlator) Result() (*Result, error) { return ResultOf([]*Correlator{c}) }
+
+// ResultOf judges the connections of every part of one run (the shards of
+// a sharded run, whose keys do not overlap) against their merged observer
+// state, and collects the findings worst first: by severity, then kind,
+// then time, then endpoints.
+func ResultOf(parts []*Correlator) (*Result, error) {
+	r := &Result{ByKind: map[string]int{}}
+	err := verdictsOf(parts, func(v Verdict) {
+		s := v.Session
+		r.Connections++
+		if r.First == 0 || s.First < r.First {
+			r.First = s.First
 		}
+		r.Last = max(r.Last, s.Last)
+		switch {
+		case v.OutsideLeg:
+			r.OutsideLegs++
+		case v.Insufficient && len(v.Findings) == 0:
+			r.Insufficient++
+		}
+		for _, f := range v.Findings {
+			r.ByKind[f.Kind]++
+			r.Findings = append(r.Findings, f)
+		}
+	}, func(j *judge) {
+		for _, o := range j.observers {
+			r.Observers = append(r.Observers, o)
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
-}
-
-// Result judges every connection and collects the findings, worst first:
-// by severity, then kind, then time, then endpoints.
-func (c *Correlator) Result() *Result {
-	r := &Result{ByKind: map[string]int{}, Stats: c.Stats}
-	j := newJudge(c.topo, c.opts.UDP, c.observers, c.popular())
-	for k, ks := range c.keys {
-		for _, s := range ks.sessions {
-			v := j.verdict(k, s)
-			r.Connections++
-			if r.First == 0 || s.First < r.First {
-				r.First = s.First
-			}
-			r.Last = max(r.Last, s.Last)
-			switch {
-			case v.OutsideLeg:
-				r.OutsideLegs++
-			case v.Insufficient && len(v.Findings) == 0:
-				r.Insufficient++
-			}
-			for _, f := range v.Findings {
-				r.ByKind[f.Kind]++
-				r.Findings = append(r.Findings, f)
-			}
-		}
+	for _, p := range parts {
+		r.Stats.Records += p.Stats.Records
+		r.Stats.Coverage += p.Stats.Coverage
+		r.Stats.Skipped += p.Stats.Skipped
+		r.Spilled += p.Spilled()
 	}
 	slices.SortFunc(r.Findings, compareFindings)
-	for _, o := range j.observers {
-		r.Observers = append(r.Observers, o)
-	}
 	slices.SortFunc(r.Observers, func(a, b *Resolved) int {
 		return cmp.Or(cmp.Compare(a.ID.Cloud, b.ID.Cloud), cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID.String(), b.ID.String()))
 	})
-	return r
+	return r, nil
+}
+
+// Verdicts judges every connection, in no particular order, and calls fn
+// with each verdict (including those without findings).
+func (c *Correlator) Verdicts(fn func(Verdict)) error {
+	return verdictsOf([]*Correlator{c}, fn, nil)
+}
+
+// VerdictsOf is Verdicts over the parts of one run.
+func VerdictsOf(parts []*Correlator, fn func(Verdict)) error { return verdictsOf(parts, fn, nil) }
+
+func verdictsOf(parts []*Correlator, fn func(Verdict), withJudge func(*judge)) error {
+	if len(parts) == 0 {
+		return nil
+	}
+	observers := map[uint64]*Observer{}
+	for _, p := range parts {
+		for h, o := range p.observers {
+			if observers[h] == nil {
+				observers[h] = newObserver(o.ID)
+			}
+			observers[h].merge(o)
+		}
+	}
+	// A first pass counts port popularity over every connection; the
+	// second judges them.
+	popular := map[Endpoint]uint32{}
+	for _, p := range parts {
+		if err := p.eachKey(func(k Key, _ *keyState) { countPopular(popular, k) }); err != nil {
+			return err
+		}
+	}
+	j := newJudge(parts[0].topo, parts[0].opts.UDP, observers, popular)
+	if withJudge != nil {
+		withJudge(j)
+	}
+	for _, p := range parts {
+		err := p.eachKey(func(k Key, ks *keyState) {
+			for _, s := range ks.sessions {
+				fn(j.verdict(k, s))
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var severityRank = map[string]int{"high": 0, "medium": 1, "low": 2}

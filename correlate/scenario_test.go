@@ -178,7 +178,11 @@ func runScenario(t *testing.T, sc *scenario) string {
 		t.Fatal(err)
 	}
 	b.Release()
-	return renderResult(c.Result())
+	res, err := c.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return renderResult(res)
 }
 
 // renderResult is the text form scenario files expect.

@@ -1,0 +1,96 @@
+package correlate
+
+import (
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/flowsym/flowsym/normalize/schema"
+)
+
+// Sharded feeds several correlators from concurrent producers without a
+// global lock: each record goes to the shard of its connection key's
+// partition (coverage-only records to the shard of their observer), so a
+// connection lives in exactly one shard, and each shard runs on its own
+// goroutine. The shards together are one run's state: judge them with
+// ResultOf or VerdictsOf.
+type Sharded struct {
+	parts []*Correlator
+	work  []chan shardWork
+	wg    sync.WaitGroup
+}
+
+type shardWork struct {
+	rec  arrow.RecordBatch
+	rows []int32
+}
+
+// NewSharded starts n shards. A memory limit in opts is shared evenly
+// between them.
+func NewSharded(opts Options, n int) *Sharded {
+	n = max(n, 1)
+	if opts.MemoryLimit > 0 {
+		opts.MemoryLimit = max(opts.MemoryLimit/int64(n), 1)
+	}
+	s := &Sharded{}
+	for range n {
+		c := New(opts)
+		ch := make(chan shardWork, 4) // a few batches of slack per shard bound memory
+		s.parts, s.work = append(s.parts, c), append(s.work, ch)
+		s.wg.Go(func() {
+			for w := range ch {
+				v, err := schema.NewView(w.rec)
+				if err == nil {
+					for _, i := range w.rows {
+						c.addRow(v, int(i))
+					}
+				}
+				w.rec.Release()
+			}
+		})
+	}
+	return s
+}
+
+// Add routes a batch's records to their shards. It is safe for concurrent
+// use; the batch may be released by the caller when Add returns.
+func (s *Sharded) Add(rec arrow.RecordBatch) error {
+	v, err := schema.NewView(rec)
+	if err != nil {
+		return err
+	}
+	n := len(s.parts)
+	rows := make([][]int32, n)
+	for i := range v.Rows() {
+		sh := routeRow(v, i, n)
+		rows[sh] = append(rows[sh], int32(i))
+	}
+	for sh, r := range rows {
+		if len(r) == 0 {
+			continue
+		}
+		rec.Retain()
+		s.work[sh] <- shardWork{rec: rec, rows: r}
+	}
+	return nil
+}
+
+// routeRow picks a record's shard: its key's partition, so that one
+// connection's records always meet in one shard.
+func routeRow(v *schema.View, i, n int) int {
+	src, dst, ok := rowEndpoints(v, i)
+	if ok && src != dst && !v.IsNull(schema.Protocol, i) {
+		k, _ := makeKey(uint8(v.Int(schema.Protocol, i)), src, dst)
+		return partition(k) % n
+	}
+	return int(uint64(len(v.Str(schema.Observer, i))) % uint64(n))
+}
+
+// Close waits for the shards to take every record and returns them.
+func (s *Sharded) Close() []*Correlator {
+	for _, ch := range s.work {
+		close(ch)
+	}
+	s.wg.Wait()
+	return s.parts
+}
