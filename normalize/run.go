@@ -31,11 +31,15 @@ type RunConfig struct {
 	Mem memory.Allocator
 	// Problems collects bad input; it decides when the run gives up.
 	Problems *Problems
+	// ConcurrentSink says the sink is safe for concurrent use: workers call
+	// it directly instead of one at a time.
+	ConcurrentSink bool
 }
 
 // Run decodes every job that list yields, Workers objects at a time, and
 // hands each batch to sink. Calls to sink are serialised, so a sink needs
-// no locking; a batch is valid only during the call.
+// no locking, unless cfg.ConcurrentSink says it does its own; a batch is
+// valid only during the call.
 //
 // Memory is bounded by Workers: each worker holds one object's read
 // buffers and one batch under construction, and list streams the jobs.
@@ -64,8 +68,10 @@ func (d *Decoder) Run(ctx context.Context, cfg RunConfig, list func(yield func(J
 	})
 	var sinkMu sync.Mutex
 	emit := func(rec arrow.RecordBatch) error {
-		sinkMu.Lock()
-		defer sinkMu.Unlock()
+		if !cfg.ConcurrentSink {
+			sinkMu.Lock()
+			defer sinkMu.Unlock()
+		}
 		if err := sink(rec); err != nil {
 			return &sinkError{err}
 		}

@@ -16,6 +16,7 @@ var analyzeFormats = []string{"text", "json", "markdown"}
 type analyzeFlags struct {
 	input  inputFlags
 	output outputFlags
+	corr   correlateFlags
 	config string
 	udp    bool
 	failOn string
@@ -58,6 +59,7 @@ line on stderr sums it up for log pipelines.`,
 	f.input.register(cmd.Flags())
 	registerAnalysisFlags(cmd, &f.config, &f.udp)
 	f.output.register(cmd.Flags(), analyzeFormats)
+	f.corr.register(cmd)
 	cmd.Flags().StringVar(&f.failOn, "fail-on", "", "exit with code 1 when a finding of these kinds is raised: kinds separated by commas, or any (example: --fail-on asymmetric,hub_bypass)")
 	return cmd
 }
@@ -95,15 +97,25 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 	if err != nil {
 		return err
 	}
+	opts, err := f.corr.options(topo, f.udp)
+	if err != nil {
+		return err
+	}
 	e.summary, e.metricsFile = newSummary("analyze", e.now()), f.output.metricsFile
-	c := correlate.New(correlate.Options{Topology: topo, UDP: f.udp})
-	err = in.run(cmd.Context(), c.Add)
+	// One correlator shard per worker, each fed without a global lock.
+	sharded := correlate.NewSharded(opts, in.workers)
+	err = in.runConcurrent(cmd.Context(), sharded.Add)
+	parts := sharded.Close()
+	defer closeAll(parts)
 	reportProblems(e.stderr, in.problems)
 	e.summary.fromInput(in)
 	if err != nil {
 		return err
 	}
-	res := c.Result()
+	res, err := correlate.ResultOf(parts)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
 	e.summary.fromResult(res)
 	sum := report.Summary{Objects: in.decoder.Stats.Objects.Load(), Bytes: in.decoder.Stats.Bytes.Load(), Problems: in.problems.Summary()}
 	err = f.output.write(e, func(w io.Writer) error {
@@ -140,6 +152,7 @@ var traceFormats = []string{"text", "markdown", "json"}
 type traceFlags struct {
 	input          inputFlags
 	output         outputFlags
+	corr           correlateFlags
 	config         string
 	udp            bool
 	client, server string
@@ -169,6 +182,7 @@ is shown, each with its own verdict.`,
 	f.input.register(cmd.Flags())
 	registerAnalysisFlags(cmd, &f.config, &f.udp)
 	f.output.register(cmd.Flags(), traceFormats)
+	f.corr.register(cmd)
 	cmd.Flags().StringVar(&f.client, "client", "", "the side that opened the connection: IP or IP:PORT, IPv6 in brackets with a port (example: --client 10.1.5.5:40001)")
 	cmd.Flags().StringVar(&f.server, "server", "", "the side that answered: IP or IP:PORT (example: --server 93.184.216.34:443)")
 	cmd.Flags().StringVar(&f.proto, "proto", "tcp", "protocol: tcp, udp, icmp, icmp6 or a number (example: --proto udp)")
@@ -191,10 +205,15 @@ func runTrace(cmd *cobra.Command, e *env, f *traceFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	opts, err := f.corr.options(topo, f.udp)
+	if err != nil {
+		return err
+	}
 	e.summary, e.metricsFile = newSummary("trace", e.now()), f.output.metricsFile
 	// The whole correlator runs, so the verdict uses the same coverage and
 	// port statistics as analyze would.
-	c := correlate.New(correlate.Options{Topology: topo, UDP: f.udp})
+	c := correlate.New(opts)
+	defer c.Close()
 	tr := &correlate.Tracer{Match: m}
 	err = in.run(cmd.Context(), func(rec arrowBatch) error {
 		if err := tr.Add(rec); err != nil {
@@ -208,10 +227,13 @@ func runTrace(cmd *cobra.Command, e *env, f *traceFlags, args []string) error {
 		return err
 	}
 	var verdicts []correlate.Verdict
-	for v := range c.Verdicts() {
+	err = c.Verdicts(func(v correlate.Verdict) {
 		if m.Key(v.Key) {
 			verdicts = append(verdicts, v)
 		}
+	})
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
 	}
 	records := tr.Sorted()
 	return f.output.write(e, func(w io.Writer) error {
@@ -241,4 +263,10 @@ func (f *traceFlags) match() (correlate.Match, error) {
 		return m, usageError("--proto: %v", err)
 	}
 	return m, nil
+}
+
+func closeAll(parts []*correlate.Correlator) {
+	for _, p := range parts {
+		p.Close()
+	}
 }

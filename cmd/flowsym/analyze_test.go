@@ -172,3 +172,37 @@ func TestScheduledJobOutputs(t *testing.T) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
 }
+
+// TestAnalyzeSpillsTheSame runs with a memory limit so small that every
+// connection spills to disk, and with several shards: the findings are
+// those of the default run, byte for byte.
+func TestAnalyzeSpillsTheSame(t *testing.T) {
+	args := []string{"analyze", "--config", "../../testdata/analyze/flowsym.yaml", "--format", "json", "../../testdata/analyze/logs"}
+	_, want, _ := flowsym(t, args...)
+	for _, extra := range [][]string{
+		{"--memory-limit", "1", "--spill-dir", t.TempDir()},
+		{"--concurrency", "3"},
+		{"--memory-limit", "0"},
+	} {
+		code, got, stderr := flowsym(t, append(args, extra...)...)
+		if code != exitOK || got != want {
+			t.Errorf("%v: exit %d, output differs:\n%s\nstderr: %s", extra, code, got, stderr)
+		}
+	}
+	if code, _, stderr := flowsym(t, append(args, "--memory-limit", "lots")...); code != exitUsage || !strings.Contains(stderr, "--memory-limit") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1000": 1000, "512MiB": 512 << 20, "2GiB": 2 << 30, "1.5G": 3 << 29, "10MB": 10e6, "4k": 4096} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "-1", "5XB"} {
+		if _, err := parseBytes(bad); err == nil {
+			t.Errorf("parseBytes(%q) accepted", bad)
+		}
+	}
+}

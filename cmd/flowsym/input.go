@@ -147,8 +147,18 @@ func (in *input) window() schema.Window {
 	return w
 }
 
-// run decodes every object of every source into sink.
+// run decodes every object of every source into sink, which is called
+// one batch at a time.
 func (in *input) run(ctx context.Context, sink func(arrow.RecordBatch) error) error {
+	return in.runWith(ctx, sink, false)
+}
+
+// runConcurrent is run with a sink that is safe for concurrent use.
+func (in *input) runConcurrent(ctx context.Context, sink func(arrow.RecordBatch) error) error {
+	return in.runWith(ctx, sink, true)
+}
+
+func (in *input) runWith(ctx context.Context, sink func(arrow.RecordBatch) error, concurrent bool) error {
 	list := func(yield func(normalize.Job) error) error {
 		for _, root := range in.roots {
 			err := in.source.List(ctx, root, func(o ingest.Object) error {
@@ -163,7 +173,7 @@ func (in *input) run(ctx context.Context, sink func(arrow.RecordBatch) error) er
 		}
 		return nil
 	}
-	cfg := normalize.RunConfig{Workers: in.workers, Window: in.window(), Problems: in.problems}
+	cfg := normalize.RunConfig{Workers: in.workers, Window: in.window(), Problems: in.problems, ConcurrentSink: concurrent}
 	stop := startProgress(in.env, in.progress, &in.decoder.Stats)
 	defer stop()
 	return in.decoder.Run(ctx, cfg, list, sink)

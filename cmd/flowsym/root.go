@@ -106,6 +106,21 @@ configuration error, 3 more input errors than --max-errors, 4 the run failed.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	var cpuProfile, memProfile string
+	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file, for go tool pprof (example: --cpuprofile cpu.prof)")
+	root.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile at the end of the run to this file, for go tool pprof (example: --memprofile mem.prof)")
+	var stopCPU func()
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		var err error
+		stopCPU, err = startCPUProfile(cpuProfile)
+		return err
+	}
+	root.PersistentPostRunE = func(cmd *cobra.Command, args []string) error {
+		if stopCPU != nil {
+			stopCPU()
+		}
+		return writeHeapProfile(memProfile)
+	}
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
