@@ -69,26 +69,78 @@ type keyParts struct {
 	year, month, day, hour, minute int
 }
 
+// depth counts the date parts found below the year.
+func (p keyParts) depth() int {
+	switch {
+	case p.hour >= 0:
+		return 3
+	case p.day > 0:
+		return 2
+	case p.month > 0:
+		return 1
+	}
+	return 0
+}
+
 // keyDate reads the date parts of a key. Parts are taken from consecutive
 // path segments only, so an account id or a port in a file name is never
 // mistaken for a year.
+//
+// A segment like "2024" is a year only where a layout puts one (see
+// isYearSeg); anywhere else it may be a name (an Azure resource group, a
+// bucket prefix), and taking it for a date would prune objects of other
+// years. When several segments qualify, the one with the most date parts
+// below it wins, and the deepest among equals: the cloud's own layout is
+// nearest the file.
 func keyDate(key string) (keyParts, bool) {
 	segs := strings.Split(key, "/")
-	p := keyParts{month: 0, day: 0, hour: -1, minute: -1}
-	for i := 0; i < len(segs); i++ {
-		if y, ok := yearSeg(segs[i]); ok {
-			p.year = y
-			fillParts(&p, segs[i+1:])
-			fileTime(&p, path.Base(key))
-			return p, true
+	var best keyParts
+	found := false
+	for i := range segs {
+		y, ok := isYearSeg(segs, i)
+		if !ok {
+			continue
+		}
+		p := keyParts{year: y, hour: -1, minute: -1}
+		fillParts(&p, segs[i+1:])
+		if !found || p.depth() >= best.depth() {
+			best, found = p, true
 		}
 	}
-	return p, false
+	if !found {
+		return keyParts{hour: -1, minute: -1}, false
+	}
+	fileTime(&best, path.Base(key))
+	return best, true
 }
 
-// yearSeg accepts "2024", "year=2024" and "y=2024".
-func yearSeg(s string) (int, bool) {
-	s = trimKey(s, "year=", "y=")
+// isYearSeg reports whether segs[i] is the year of a date layout: a keyed
+// "year=2024" (AWS Hive) or "y=2024" (Azure); or a bare "2024" under an
+// AWS region (…/vpcflowlogs/<region>/2024) or a GCS sink log id
+// (…/vpc_flows/2024, …/nat_flows/2024), or followed by a month segment
+// (2024/11) in any other layout, such as a local copy.
+func isYearSeg(segs []string, i int) (int, bool) {
+	s := segs[i]
+	keyed := strings.HasPrefix(s, "year=") || strings.HasPrefix(s, "y=")
+	y, ok := yearNumber(trimKey(s, "year=", "y="))
+	switch {
+	case !ok:
+		return 0, false
+	case keyed:
+		return y, true
+	case i >= 2 && strings.EqualFold(segs[i-2], "vpcflowlogs"),
+		i >= 1 && strings.HasSuffix(segs[i-1], "_flows"):
+		return y, true
+	case i+1 < len(segs):
+		if m, err := strconv.Atoi(segs[i+1]); err == nil && len(segs[i+1]) == 2 && m >= 1 && m <= 12 {
+			return y, true
+		}
+	}
+	return 0, false
+}
+
+// yearNumber accepts four digits from 2000 to 2199.
+func yearNumber(s string) (int, bool) {
 	if len(s) != 4 {
 		return 0, false
 	}
@@ -99,6 +151,10 @@ func yearSeg(s string) (int, bool) {
 	return y, true
 }
 
+// fillParts reads month, day and hour from the segments after the year.
+// The Azure layout's second "m=" (the minute, always 00: one blob per hour)
+// comes after the hour and is not read. A day that the month does not have
+// ends the date there.
 func fillParts(p *keyParts, rest []string) {
 	fields := []struct {
 		dst      *int
@@ -118,6 +174,9 @@ func fillParts(p *keyParts, rest []string) {
 		if len(s) != 2 || err != nil || n < f.lo || n > f.hi {
 			return
 		}
+		if f.dst == &p.day && time.Date(p.year, time.Month(p.month), n, 0, 0, 0, 0, time.UTC).Day() != n {
+			return // 31 November
+		}
 		*f.dst = n
 	}
 }
@@ -127,6 +186,10 @@ func fillParts(p *keyParts, rest []string) {
 func fileTime(p *keyParts, base string) {
 	if p.day == 0 {
 		return
+	}
+	// Object names with colons come percent-encoded from some listings.
+	if strings.Contains(base, "%3") {
+		base = strings.NewReplacer("%3A", ":", "%3a", ":").Replace(base)
 	}
 	for i := 8; i+5 < len(base); i++ {
 		if base[i] != 'T' || base[i+5] != 'Z' {

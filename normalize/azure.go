@@ -1,9 +1,11 @@
 package normalize
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/valyala/fastjson"
@@ -24,7 +26,7 @@ import (
 // source_line is the 1-based ordinal of the flow tuple among all the
 // flowTuples strings of the document, in document order: the Nth tuple is
 //
-//	jq '[.records[] | (.properties.flows[]?.flows[]?, .flowRecords.flows[]?.flowGroups[]?) | .flowTuples[]?] | .[N-1]'
+//	jq '[(.records // [.])[] | (.properties.flows[]?.flows[]?, .flowRecords.flows[]?.flowGroups[]?) | .flowTuples[]?] | .[N-1]'
 //
 // A records element that is not a record counts no tuples; a record of an
 // unsupported version still counts its tuples, so the ordinals after it
@@ -45,8 +47,21 @@ type azureObject struct {
 
 func parseAzure(ctx context.Context, in *Input, b *schema.Builder) error {
 	o := &azureObject{in: in, b: b}
-	w := newJSONWalker(in.R, "records", func(e *jsonElem) error { return o.record(ctx, e) })
+	w := newJSONWalker(skipBOM(in.R), "records", [2]string{"record", "records"}, func(e *jsonElem) error { return o.record(ctx, e) })
 	return w.walk(ctx)
+}
+
+// skipBOM drops a UTF-8 byte order mark that an editor may have put at the
+// start of a saved document; JSON does not allow one.
+func skipBOM(r io.Reader) io.Reader {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\ufeff")) {
+		_, _ = br.Discard(3)
+	}
+	return br
 }
 
 // record dispatches one element of the records array.
@@ -56,7 +71,7 @@ func (o *azureObject) record(ctx context.Context, e *jsonElem) error {
 		return o.in.problem(0, lineErr(ErrMalformed, "%s: %v", e.where(), err))
 	}
 	if v.Type() != fastjson.TypeObject {
-		return o.in.problem(0, lineErr(ErrMalformed, "%s is a %s, not a flow-log record", e.where(), v.Type()))
+		return o.in.problem(0, lineErr(ErrMalformed, "%s is a JSON %s, not a flow-log record", e.where(), v.Type()))
 	}
 	if props := getFold(v, "properties"); getFold(props, "flows") != nil {
 		return o.nsg(ctx, e, v, props)
@@ -87,16 +102,18 @@ func (o *azureObject) structure(e *jsonElem, format string, args ...any) error {
 	return o.in.problem(0, lineErr(ErrMalformed, "%s: %s", e.where(), fmt.Sprintf(format, args...)))
 }
 
-// version reads a record's format version; 0 means absent.
-func (o *azureObject) version(v *fastjson.Value, key string) (int64, error) {
+// version reads a record's format version; 0 means absent. ok is false
+// when the version is not an integer: that is reported here, and the
+// record is skipped. stop is Report's answer.
+func (o *azureObject) version(e *jsonElem, v *fastjson.Value, key string) (n int64, ok bool, stop error) {
 	n, raw, err := jsonInt(getFold(v, key))
 	switch {
 	case err == errAbsent:
-		return 0, nil
+		return 0, true, nil
 	case err != nil:
-		return 0, badField(key, raw, "not an integer")
+		return 0, false, o.structure(e, "%s %q is not an integer; the record was skipped", key, raw)
 	}
-	return n, nil
+	return n, true, nil
 }
 
 // countTuples counts the tuples of a record that is skipped, so that the

@@ -32,9 +32,10 @@ func (o *azureObject) nsg(ctx context.Context, e *jsonElem, rec, props *fastjson
 	if !ok {
 		return o.structure(e, "properties.flows is not an array")
 	}
-	version, err := o.version(props, "Version")
-	if err != nil {
-		return o.in.problem(0, lineErr(ErrMalformed, "%s: %v", e.where(), err))
+	version, ok, stop := o.version(e, props, "Version")
+	if !ok {
+		o.countTuples(rules, "flows", "flowTuples")
+		return stop
 	}
 	if version != 0 && version != 1 && version != 2 {
 		before := o.tuple

@@ -31,14 +31,18 @@ const maxVNetVersion = 4
 //
 //	{time, flowLogVersion, flowLogGUID, macAddress, flowLogResourceID, targetResourceID,
 //	 flowRecords: {flows: [{aclID, flowGroups: [{rule, flowTuples: [...]}]}]}}
+//
+// flowLogGUID is not kept: it names the same flow log as flowLogResourceID,
+// which is in resource_id, and a label costs every row.
 func (o *azureObject) vnet(ctx context.Context, e *jsonElem, rec, records *fastjson.Value) error {
 	acls, ok := arrayOf(records, "flows")
 	if !ok {
 		return o.structure(e, "flowRecords.flows is not an array")
 	}
-	version, err := o.version(rec, "flowLogVersion")
-	if err != nil {
-		return o.in.problem(0, lineErr(ErrMalformed, "%s: %v", e.where(), err))
+	version, ok, stop := o.version(e, rec, "flowLogVersion")
+	if !ok {
+		o.countTuples(acls, "flowGroups", "flowTuples")
+		return stop
 	}
 	if version < 0 || version > maxVNetVersion {
 		before := o.tuple
@@ -49,7 +53,6 @@ func (o *azureObject) vnet(ctx context.Context, e *jsonElem, rec, records *fastj
 	target := str(getFold(rec, "targetResourceID"))
 	o.recordContext(str(getFold(rec, "flowLogResourceID")), target)
 	o.setMAC(asString(getFold(rec, "macAddress")))
-	guid := asString(getFold(rec, "flowLogGUID"))
 	network := resourceName(target, "virtualNetworks")
 	subnet := resourceName(target, "subnets")
 	for i, a := range acls {
@@ -96,9 +99,6 @@ func (o *azureObject) vnet(ctx context.Context, e *jsonElem, rec, records *fastj
 				}
 				if acl != nil {
 					b.Label("aclID", bstr(acl))
-				}
-				if guid != nil {
-					b.Label("flowLogGUID", bstr(guid))
 				}
 				if err := b.Commit(); err != nil {
 					return err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"testing"
 
@@ -41,6 +40,7 @@ func benchParse(b *testing.B, format string, p Parser, data []byte, rows int) {
 		defer bld.Release()
 		var problems int
 		in := &Input{Name: "bench", Report: func(*Problem) error { problems++; return nil }}
+		cpu := processCPU()
 		for b.Loop() {
 			got = 0
 			in.R = bytes.NewReader(data)
@@ -54,31 +54,11 @@ func benchParse(b *testing.B, format string, p Parser, data []byte, rows int) {
 				b.Fatalf("got %d rows and %d problems, want %d rows", got, problems, rows)
 			}
 		}
-		reportRates(b, len(data), rows)
-	})
-	// Every row is parsed and staged, then dropped by a time window that
-	// excludes it (the --since path), so no Arrow array is appended to:
-	// the cost of decoding alone, without the row builder.
-	b.Run(name+"/decoder=flowsym-no-arrow", func(b *testing.B) {
-		b.ReportAllocs()
-		bld := schema.NewBuilder(memory.NewGoAllocator(), 0, nil)
-		defer bld.Release()
-		bld.SetWindow(schema.Window{Since: math.MaxInt64})
-		in := &Input{Name: "bench", Report: func(p *Problem) error { return p }}
-		for b.Loop() {
-			in.R = bytes.NewReader(data)
-			before := bld.Filtered()
-			if err := p.Parse(context.Background(), in, bld); err != nil {
-				b.Fatal(err)
-			}
-			if n := bld.Filtered() - before; n != int64(rows) {
-				b.Fatalf("filtered %d rows, want %d", n, rows)
-			}
-		}
-		reportRates(b, len(data), rows)
+		reportRates(b, len(data), rows, processCPU()-cpu)
 	})
 	b.Run(name+"/decoder=encoding-json-any", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := processCPU()
 		for b.Loop() {
 			dec := json.NewDecoder(bytes.NewReader(data))
 			for {
@@ -90,11 +70,14 @@ func benchParse(b *testing.B, format string, p Parser, data []byte, rows int) {
 				}
 			}
 		}
-		reportRates(b, len(data), rows)
+		reportRates(b, len(data), rows, processCPU()-cpu)
 	})
 }
 
-func reportRates(b *testing.B, size, rows int) {
+// reportRates reports rows/s and MB/s of wall time, and the CPU time of
+// the process per operation (GC included), which a busy machine disturbs
+// less: compare cpu-ns/op between decoders when the machine is shared.
+func reportRates(b *testing.B, size, rows int, cpu int64) {
 	secs := b.Elapsed().Seconds()
 	if secs == 0 {
 		return
@@ -102,6 +85,7 @@ func reportRates(b *testing.B, size, rows int) {
 	n := float64(b.N)
 	b.ReportMetric(n*float64(rows)/secs, "rows/s")
 	b.ReportMetric(n*float64(size)/secs/1e6, "MB/s")
+	b.ReportMetric(float64(cpu)/n, "cpu-ns/op")
 }
 
 // BenchmarkParseGCPVPC: NDJSON LogEntries shaped like the shared sample

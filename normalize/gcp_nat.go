@@ -93,7 +93,8 @@ func (o *gcpObject) nat(e, p *fastjson.Value) error {
 	setFirst(b, schema.Observer, str(gw, "gateway_name"), str(res, "gateway_name"))
 	// The gateway lives in the project of its network (the Shared VPC host
 	// project); the endpoint VM may be in a service project.
-	setFirst(b, schema.Account, str(res, "project_id"), str(vpc, "project_id"), str(ep, "project_id"))
+	account := firstOf(str(res, "project_id"), str(vpc, "project_id"), str(ep, "project_id"))
+	setFirst(b, schema.Account, account)
 	resRegion, _ := gcpRegion(str(res, "region"))
 	setFirst(b, schema.Region, str(gw, "region"), resRegion, str(ep, "region"))
 	setFirst(b, schema.Zone, str(ep, "zone"))
@@ -105,10 +106,8 @@ func (o *gcpObject) nat(e, p *fastjson.Value) error {
 	if r := firstOf(str(gw, "router_name"), str(gw, "cloud_router")); r != nil {
 		b.Label("gateway_identifiers.router_name", bstr(r))
 	}
-	if pid := str(ep, "project_id"); pid != nil {
-		if acct, _ := b.Staged(schema.Account); acct != bstr(pid) {
-			b.Label("endpoint.project_id", bstr(pid))
-		}
+	if pid := str(ep, "project_id"); pid != nil && !bytes.Equal(pid, account) {
+		b.Label("endpoint.project_id", bstr(pid))
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func parseGCP(ctx context.Context, in *Input, b *schema.Builder) error {
 	}
 	o := &gcpObject{in: in, b: b}
 	if gcpWholeJSON(br) {
-		w := newJSONWalker(br, "entries", func(e *jsonElem) error {
+		w := newJSONWalker(skipBOM(br), "entries", [2]string{"entry", "entries"}, func(e *jsonElem) error {
 			v, err := o.p.ParseBytes(e.raw)
 			if err != nil {
 				return in.problem(e.ordinal, lineErr(ErrMalformed, "%s: %v", e.where(), err))
@@ -150,7 +150,7 @@ func (o *gcpObject) lines(ctx context.Context, r io.Reader) error {
 // entry stages and commits one LogEntry, or reports why it cannot.
 func (o *gcpObject) entry(e *fastjson.Value, n int64) error {
 	if e.Type() != fastjson.TypeObject {
-		return o.in.problem(n, lineErr(ErrMalformed, "a %s, not a log entry object", e.Type()))
+		return o.in.problem(n, lineErr(ErrMalformed, "a JSON %s, not a log entry object", e.Type()))
 	}
 	payload := gcpPayload(e)
 	if payload == nil {
@@ -287,9 +287,10 @@ func (o *gcpObject) vpc(e, p *fastjson.Value) error {
 	inst := p.Get(side.instance)
 	vpc := p.Get(side.vpc)
 	gw := p.Get(side.gateway)
+	zone := str(inst, "zone")
 	setFirst(b, schema.Account, str(inst, "project_id"), str(vpc, "project_id"), str(gw, "project_id"))
 	setFirst(b, schema.Region, str(inst, "region"), str(vpc, "subnetwork_region"), str(gw, "location"))
-	setFirst(b, schema.Zone, str(inst, "zone"))
+	setFirst(b, schema.Zone, zone)
 	setFirst(b, schema.Network, str(vpc, "vpc_name"), str(gw, "vpc", "vpc_name"))
 	setFirst(b, schema.Subnet, str(vpc, "subnetwork_name"))
 	if vm := str(inst, "vm_name"); vm != nil {
@@ -306,8 +307,14 @@ func (o *gcpObject) vpc(e, p *fastjson.Value) error {
 		if t := str(gw, "type"); t != nil {
 			b.Label(side.gateway+".type", bstr(t))
 		}
+	} else {
+		// The monitored resource describes the VM end (a gce_subnetwork);
+		// it says nothing about a gateway.
+		o.resourceContext(e)
 	}
-	o.resourceContext(e)
+	if region, isZone := gcpRegion(zone); isZone {
+		setFirst(b, schema.Region, region)
+	}
 	o.gkeLabels(p, gcpSrc)
 	o.gkeLabels(p, gcpDest)
 	return nil

@@ -1,7 +1,6 @@
 package normalize
 
 import (
-	"bytes"
 	"errors"
 	"math"
 	"net/netip"
@@ -84,7 +83,7 @@ func asString(v *fastjson.Value) []byte {
 }
 
 // bstr views bytes as a string without copying. The bytes must not change
-// while the string is in use (the builder copies staged strings on Commit).
+// while the string is in use (the builder copies what it is given).
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // errAbsent marks a JSON value that is missing or null: the column stays
@@ -105,11 +104,9 @@ func jsonInt(v *fastjson.Value) (int64, []byte, error) {
 	case fastjson.TypeNull:
 		return 0, nil, errAbsent
 	case fastjson.TypeNumber:
-		var buf [24]byte
-		raw := v.MarshalTo(buf[:0])
-		n, err := strconv.ParseInt(bstr(raw), 10, 64)
+		n, err := v.Int64()
 		if err != nil {
-			return 0, bytes.Clone(raw), errNotInt
+			return 0, v.MarshalTo(nil), errNotInt
 		}
 		return n, nil, nil
 	case fastjson.TypeString:
@@ -205,9 +202,9 @@ func setJSONAddr(b *schema.Builder, col schema.Col, v *fastjson.Value, name stri
 	return nil
 }
 
-// maxMicros is 9999-12-31T23:59:59Z in microseconds; later times are
+// maxMicros is the last microsecond of 9999-12-31; later times are
 // garbage.
-const maxMicros = maxEpochSeconds * 1_000_000
+const maxMicros = (maxEpochSeconds+1)*1_000_000 - 1
 
 // jsonTime reads an instant in any of the shapes the exports use: RFC 3339
 // with up to nanoseconds (Cloud Logging), the BigQuery export form
@@ -232,13 +229,16 @@ func jsonTime(v *fastjson.Value) (int64, []byte, error) {
 		}
 		return us, nil, nil
 	case fastjson.TypeNumber:
-		var buf [32]byte
-		raw := v.MarshalTo(buf[:0])
-		us, ok := parseEpochText(raw)
-		if !ok {
-			return 0, bytes.Clone(raw), errBadTime
+		if n, err := v.Int64(); err == nil && n >= 0 {
+			if us, ok := epochMicros(uint64(n)); ok {
+				return us, nil, nil
+			}
+		} else if f, err := v.Float64(); err == nil {
+			if us, ok := epochFloat(f); ok {
+				return us, nil, nil
+			}
 		}
-		return us, nil, nil
+		return 0, v.MarshalTo(nil), errBadTime
 	}
 	return 0, v.MarshalTo(nil), errBadTime
 }
@@ -323,11 +323,15 @@ func parseDateTime(s []byte) (int64, bool) {
 	default:
 		return 0, false
 	}
+	leap := int64(0)
+	if sec == 60 { // a leap second: the first instant of the next minute
+		sec, leap = 59, 1
+	}
 	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
 	if t.Day() != day { // 31 November and the like
 		return 0, false
 	}
-	us := (t.Unix()-int64(offset))*1_000_000 + frac
+	us := (t.Unix()+leap-int64(offset))*1_000_000 + frac
 	if us < 0 || us > maxMicros {
 		return 0, false
 	}
@@ -347,8 +351,17 @@ func parseEpochText(s []byte) (int64, bool) {
 		return epochMicros(n)
 	}
 	f, err := strconv.ParseFloat(bstr(s), 64)
-	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f >= 1e11 {
-		return 0, false // only seconds come with fractions
+	if err != nil {
+		return 0, false
+	}
+	return epochFloat(f)
+}
+
+// epochFloat converts float seconds (BigQuery's API writes them) to
+// microseconds. Only seconds come with fractions.
+func epochFloat(f float64) (int64, bool) {
+	if f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f >= 1e11 {
+		return 0, false
 	}
 	return int64(math.Round(f * 1e6)), true
 }

@@ -50,18 +50,19 @@ func (e *jsonElem) where() string {
 type jsonWalker struct {
 	dec     *jsontext.Decoder
 	wrapper string
+	nouns   [2]string // what an element is called, singular and plural
 	fn      func(*jsonElem) error
 	elem    jsonElem
 	rebuilt []byte
 	seen    int64 // elements handed to fn
 }
 
-func newJSONWalker(r io.Reader, wrapper string, fn func(*jsonElem) error) *jsonWalker {
+func newJSONWalker(r io.Reader, wrapper string, nouns [2]string, fn func(*jsonElem) error) *jsonWalker {
 	// Duplicate names are not an error in these logs, and checking them
 	// costs a map per object; invalid UTF-8 is kept as is rather than
 	// failing a record over one byte of a rule name.
 	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	return &jsonWalker{dec: dec, wrapper: wrapper, fn: fn}
+	return &jsonWalker{dec: dec, wrapper: wrapper, nouns: nouns, fn: fn}
 }
 
 // walk hands every element to fn. It returns fn's error, or an error
@@ -107,16 +108,21 @@ func (w *jsonWalker) array(ctx context.Context, name string) error {
 		case jsontext.KindEndArray:
 			_, err := w.dec.ReadToken()
 			if err != nil {
-				return w.damaged(err, name)
+				return w.damaged(err, "at the end of "+name)
 			}
 			return nil
 		case jsontext.KindInvalid:
+			// Cut (or broken) between two elements: every element read
+			// so far is complete, but the array was never closed.
 			_, err := w.dec.ReadToken()
-			return w.damaged(err, fmt.Sprintf("%s[%d]", name, index))
+			if index == 0 {
+				return w.damaged(err, "at the start of "+name)
+			}
+			return w.damaged(err, fmt.Sprintf("after %s[%d], before %s is closed", name, index-1, name))
 		}
 		raw, err := w.dec.ReadValue()
 		if err != nil {
-			return w.damaged(err, fmt.Sprintf("%s[%d]", name, index))
+			return w.damaged(err, fmt.Sprintf("in %s[%d]", name, index))
 		}
 		if index&63 == 63 {
 			if err := ctx.Err(); err != nil {
@@ -164,16 +170,16 @@ func (w *jsonWalker) object(ctx context.Context) error {
 			return w.fn(&w.elem)
 		case jsontext.KindInvalid:
 			_, err := w.dec.ReadToken()
-			return w.damaged(err, "the top-level object")
+			return w.damaged(err, "in the top-level object")
 		}
 		name, err := w.dec.ReadValue()
 		if err != nil {
-			return w.damaged(err, "the top-level object")
+			return w.damaged(err, "in the top-level object")
 		}
 		if !wrapped && quotedNameIs(name, w.wrapper) && w.dec.PeekKind() == jsontext.KindBeginArray {
 			wrapped = true
 			if _, err := w.dec.ReadToken(); err != nil {
-				return w.damaged(err, w.wrapper)
+				return w.damaged(err, "at the start of "+w.wrapper)
 			}
 			if err := w.array(ctx, w.wrapper); err != nil {
 				return err
@@ -185,7 +191,7 @@ func (w *jsonWalker) object(ctx context.Context) error {
 		w.rebuilt = append(w.rebuilt, ':')
 		val, err := w.dec.ReadValue()
 		if err != nil {
-			return w.damaged(err, "the top-level object")
+			return w.damaged(err, "in the top-level object")
 		}
 		if !wrapped {
 			w.rebuilt = append(w.rebuilt, val...)
@@ -215,9 +221,13 @@ func (w *jsonWalker) damaged(err error, where string) error {
 	offset := w.dec.InputOffset()
 	in := ""
 	if where != "" {
-		in = ", in " + where
+		in = ", " + where
 	}
-	kept := fmt.Sprintf("; the %d complete elements before it were kept", w.seen)
+	noun := w.nouns[1]
+	if w.seen == 1 {
+		noun = w.nouns[0]
+	}
+	kept := fmt.Sprintf("; kept the %d complete %s before it", w.seen, noun)
 	se, syntax := errors.AsType[*jsontext.SyntacticError](err)
 	if syntax {
 		offset = se.ByteOffset

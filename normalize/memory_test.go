@@ -87,11 +87,11 @@ func normalizeRun(tb testing.TB, rows int) {
 // partition, whatever the input size).
 func TestMemoryFlat(t *testing.T) {
 	if testing.Short() {
-		t.Skip("streams 3.3M records")
+		t.Skip("streams 2.2M records")
 	}
-	small := peakHeap(func() { normalizeRun(t, 300_000) })
-	large := peakHeap(func() { normalizeRun(t, 3_000_000) })
-	t.Logf("peak heap: %.1f MiB for 300k records, %.1f MiB for 3M", float64(small)/(1<<20), float64(large)/(1<<20))
+	small := peakHeap(func() { normalizeRun(t, 200_000) })
+	large := peakHeap(func() { normalizeRun(t, 2_000_000) })
+	t.Logf("peak heap: %.1f MiB for 200k records, %.1f MiB for 2M", float64(small)/(1<<20), float64(large)/(1<<20))
 	if float64(large) > 1.3*float64(small)+16<<20 {
 		t.Errorf("peak heap grew from %d to %d bytes for 10x the input", small, large)
 	}
