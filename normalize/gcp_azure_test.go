@@ -23,7 +23,7 @@ import (
 
 // TestGCPAzureGolden decodes every fixture in testdata/gcp and
 // testdata/azure with format detection, as a run over a folder would, and
-// compares rows and problems with the .golden file next to it (go test
+// compares rows and problems with its file in testdata/golden (go test
 // ./normalize -update rewrites them). The same bytes gzipped must give the
 // same result.
 func TestGCPAzureGolden(t *testing.T) {
@@ -45,7 +45,9 @@ func TestGCPAzureGolden(t *testing.T) {
 				if got.err != nil {
 					t.Fatalf("run error: %v", got.err)
 				}
-				checkGolden(t, strings.TrimSuffix(path, filepath.Ext(path))+".golden", goldenText(got))
+				golden := filepath.Join("../testdata/golden", filepath.Base(filepath.Dir(path)),
+					strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))+".golden")
+				checkGolden(t, golden, goldenText(got))
 				zipped := decode(t, Options{}, name, gzipOf(t, data))
 				if diff := cmp.Diff(goldenText(got), goldenText(zipped)); diff != "" {
 					t.Errorf("gzip changes the result (-plain +gzip):\n%s", diff)

@@ -209,3 +209,40 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 }
 
 type pflagFlag = pflag.Flag
+
+// TestNormalizeMixedClouds normalizes a folder of every log kind (the
+// fixtures of testdata/aws, gcp and azure, damaged ones included) into one
+// Parquet file and reads it back with an independent reader: every kind is
+// there, with the rows the parsers' golden files hold.
+func TestNormalizeMixedClouds(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "mixed.parquet")
+	code, _, stderr := flowsym(t, "normalize", "../../testdata/aws", "../../testdata/gcp", "../../testdata/azure", "--out", out, "--max-errors", "-1")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := 0
+	for _, dir := range []string{"aws", "gcp", "azure"} {
+		files, _ := filepath.Glob("../../testdata/golden/" + dir + "/*.golden")
+		for _, f := range files {
+			data, _ := os.ReadFile(f)
+			body, _, _ := strings.Cut(string(data), "-- problems")
+			want += strings.Count(body, "\n")
+		}
+	}
+	f := parquetcheck.Read(t, out)
+	if len(f.Rows) != want {
+		t.Errorf("%d rows, the golden files hold %d", len(f.Rows), want)
+	}
+	kinds := map[string]int{}
+	for _, r := range f.Rows {
+		kinds[r["log_kind"]]++
+		if r["cloud"] == "" || r["source_object"] == "" {
+			t.Fatalf("row without cloud or source: %v", r)
+		}
+	}
+	for _, k := range []string{"aws-vpc", "aws-tgw", "gcp-vpc", "gcp-nat", "azure-nsg", "azure-vnet"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s rows (have %v)", k, kinds)
+		}
+	}
+}
