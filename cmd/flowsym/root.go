@@ -126,6 +126,6 @@ configuration error, 3 more input errors than --max-errors, 4 the run failed.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
 	})
-	root.AddCommand(newNormalizeCommand(e), newAnalyzeCommand(e), newTraceCommand(e))
+	root.AddCommand(newNormalizeCommand(e), newAnalyzeCommand(e), newTraceCommand(e), newGenerateCommand(e))
 	return root
 }
