@@ -11,7 +11,7 @@ import (
 	"github.com/flowsym/flowsym/report"
 )
 
-var analyzeFormats = []string{"text", "json", "markdown"}
+var analyzeFormats = []string{"text", "json", "markdown", "html"}
 
 type analyzeFlags struct {
 	input  inputFlags
@@ -124,6 +124,8 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 			return report.JSON(w, res.Findings)
 		case "markdown":
 			return report.Markdown(w, res, sum)
+		case "html":
+			return report.HTML(w, res, sum)
 		}
 		return report.Text(w, res, sum)
 	})

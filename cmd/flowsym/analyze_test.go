@@ -171,6 +171,14 @@ func TestScheduledJobOutputs(t *testing.T) {
 	if code, _, stderr := flowsym(t, "analyze", "--fail-on", "typo", "../../testdata/analyze/logs"); code != exitUsage || !strings.Contains(stderr, `--fail-on "typo"`) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
+	html := filepath.Join(dir, "report.html")
+	if code, _, stderr := flowsym(t, "analyze", "--config", "../../testdata/analyze/flowsym.yaml", "--format", "html", "--out", html, "../../testdata/analyze/logs"); code != exitOK {
+		t.Fatalf("html: exit %d: %s", code, stderr)
+	}
+	page, _ := os.ReadFile(html)
+	if !strings.Contains(string(page), `data-kind="hub_bypass"`) || !strings.HasPrefix(strings.TrimSpace(string(page)), "<!DOCTYPE html>") {
+		t.Errorf("the HTML report lacks the hub_bypass finding: %.200s", page)
+	}
 }
 
 // TestAnalyzeSpillsTheSame runs with a memory limit so small that every
