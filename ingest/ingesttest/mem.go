@@ -21,6 +21,9 @@ import (
 type Mem struct {
 	mu      sync.Mutex
 	objects map[string][]byte
+	etags   map[string]string    // set by every write
+	mtimes  map[string]time.Time // set by writes through Create
+	version int
 }
 
 var _ ingest.Source = (*Mem)(nil)
@@ -38,7 +41,7 @@ func NewMem(objects map[string][]byte) *Mem {
 func (m *Mem) Put(name string, data []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.objects[name] = data
+	m.put(name, data)
 }
 
 // List implements ingest.Source.
@@ -57,9 +60,17 @@ func (m *Mem) List(ctx context.Context, prefix string, fn func(ingest.Object) er
 			return err
 		}
 		m.mu.Lock()
-		size := int64(len(m.objects[n]))
+		data, ok := m.objects[n]
+		etag := m.etags[n]
+		mtime, ok2 := m.mtimes[n]
+		if !ok2 {
+			mtime = time.Unix(0, 0).UTC()
+		}
 		m.mu.Unlock()
-		if err := fn(ingest.Object{Name: n, Size: size, Modified: time.Unix(0, 0).UTC()}); err != nil {
+		if !ok {
+			continue // deleted since the names were taken
+		}
+		if err := fn(ingest.Object{Name: n, Size: int64(len(data)), ETag: etag, Modified: mtime}); err != nil {
 			return err
 		}
 	}
@@ -68,6 +79,9 @@ func (m *Mem) List(ctx context.Context, prefix string, fn func(ingest.Object) er
 
 // Open implements ingest.Source.
 func (m *Mem) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	data, ok := m.objects[name]
