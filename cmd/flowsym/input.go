@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/flowsym/flowsym/ingest"
 	"github.com/flowsym/flowsym/ingest/local"
+	"github.com/flowsym/flowsym/ingest/stores"
 	"github.com/flowsym/flowsym/normalize"
 	"github.com/flowsym/flowsym/normalize/schema"
 )
@@ -47,8 +49,9 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 			"(example: --max-errors 0)")
 	fs.StringVar(&f.progress, "progress", "auto",
 		"progress on stderr: auto (a bar on a terminal, a line every 30s otherwise), bar, log or off (example: --progress off)")
-	fs.IntVar(&f.concurrency, "concurrency", runtime.GOMAXPROCS(0),
-		"objects decoded at once; memory grows with it, not with object sizes (example: --concurrency 8)")
+	fs.IntVar(&f.concurrency, "concurrency", 0,
+		"objects fetched and decoded at once; memory grows with it, not with object sizes; 0 picks the number of CPUs\n"+
+			"for local files and 4 per CPU (8 to 64) for object stores (example: --concurrency 16)")
 }
 
 func formatList() string {
@@ -70,9 +73,15 @@ type input struct {
 	problems *normalize.Problems
 	span     ingest.Span
 	workers  int
-	roots    []string
+	roots    []root
 	source   *local.Source
 	pruned   atomic.Int64
+}
+
+// root is one SOURCE argument.
+type root struct {
+	arg   string
+	local bool
 }
 
 func (f *inputFlags) plan(e *env, args []string) (*input, error) {
@@ -101,8 +110,27 @@ func (f *inputFlags) plan(e *env, args []string) (*input, error) {
 	if !span.Start.IsZero() && !span.End.IsZero() && !span.End.After(span.Start) {
 		return nil, usageError("--until (%s) must be after --since (%s)", span.End.Format(time.RFC3339), span.Start.Format(time.RFC3339))
 	}
-	if f.concurrency < 1 {
-		return nil, usageError("--concurrency must be at least 1")
+	if f.concurrency < 0 {
+		return nil, usageError("--concurrency must be 0 (automatic) or more")
+	}
+	roots := make([]root, 0, len(args))
+	remote := false
+	for _, a := range args {
+		loc, err := stores.Parse(a)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		roots = append(roots, root{arg: a, local: loc.Scheme == stores.Local})
+		remote = remote || loc.Scheme != stores.Local
+	}
+	workers := f.concurrency
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+		if remote {
+			// Object stores answer in tens of milliseconds: more objects in
+			// flight than CPUs keep the CPUs busy.
+			workers = min(max(8, 4*workers), 64)
+		}
 	}
 	switch f.progress {
 	case "auto", "bar", "log", "off":
@@ -115,8 +143,8 @@ func (f *inputFlags) plan(e *env, args []string) (*input, error) {
 		decoder:  normalize.NewDecoder(normalize.Options{Format: format, AWSHeaderless: awsFormat}),
 		problems: normalize.NewProblems(f.maxErrors, 5),
 		span:     span,
-		workers:  f.concurrency,
-		roots:    args,
+		workers:  workers,
+		roots:    roots,
 	}
 	in.source = &local.Source{SkipDir: in.outside}
 	return in, nil
@@ -159,15 +187,29 @@ func (in *input) runConcurrent(ctx context.Context, sink func(arrow.RecordBatch)
 }
 
 func (in *input) runWith(ctx context.Context, sink func(arrow.RecordBatch) error, concurrent bool) error {
+	// Stores stay open until every object is decoded: the workers open
+	// objects long after the listing that found them.
+	opened := make([]remote, len(in.roots))
+	defer func() {
+		for _, r := range opened {
+			if c, ok := r.st.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	}()
+	for i, r := range in.roots {
+		if r.local {
+			continue
+		}
+		st, prefix, err := stores.Open(ctx, r.arg, stores.Options{})
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		opened[i] = remote{st: st, prefix: prefix}
+	}
 	list := func(yield func(normalize.Job) error) error {
-		for _, root := range in.roots {
-			err := in.source.List(ctx, root, func(o ingest.Object) error {
-				if in.outside(o.Name) {
-					return nil
-				}
-				return yield(normalize.Job{Source: in.source, Object: o})
-			})
-			if err != nil {
+		for i, r := range in.roots {
+			if err := in.list(ctx, r, opened[i], yield); err != nil {
 				return &exitError{code: exitFailure, err: err}
 			}
 		}
@@ -177,6 +219,30 @@ func (in *input) runWith(ctx context.Context, sink func(arrow.RecordBatch) error
 	stop := startProgress(in.env, in.progress, &in.decoder.Stats)
 	defer stop()
 	return in.decoder.Run(ctx, cfg, list, sink)
+}
+
+// remote is an opened object store and the prefix a SOURCE names in it.
+type remote struct {
+	st     ingest.Store
+	prefix string
+}
+
+// list yields the objects of one SOURCE that can hold records in the
+// window: local files, folders and globs are walked with their dated
+// folders pruned; object stores are listed by the date prefixes of the
+// window only.
+func (in *input) list(ctx context.Context, r root, rem remote, yield func(normalize.Job) error) error {
+	if r.local {
+		return in.source.List(ctx, r.arg, func(o ingest.Object) error {
+			if in.outside(o.Name) {
+				return nil
+			}
+			return yield(normalize.Job{Source: in.source, Object: o})
+		})
+	}
+	return ingest.ListWindow(ctx, rem.st, rem.prefix, in.span, func(o ingest.Object) error {
+		return yield(normalize.Job{Source: rem.st, Object: o})
+	})
 }
 
 // parseTimeFlag reads --since/--until: RFC 3339, a date or date and time

@@ -170,7 +170,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"normalize", "x", "--out", dir + "/x.parquet", "--input-format", "csv"}, `unknown input format "csv"`},
 		{[]string{"normalize", "x", "--out", dir + "/x.parquet", "--aws-format", "srcaddr bogus"}, "unknown AWS flow-log fields [bogus]"},
 		{[]string{"normalize", "x", "--out", dir + "/x.parquet", "--bogus"}, "unknown flag: --bogus"},
-		{[]string{"normalize", "x", "--out", dir + "/x.parquet", "--concurrency", "0"}, "--concurrency must be at least 1"},
+		{[]string{"normalize", "x", "--out", dir + "/x.parquet", "--concurrency", "-1"}, "--concurrency must be 0 (automatic) or more"},
+		{[]string{"normalize", "s3://x", "--out", dir + "/x.parquet"}, `bad location "s3://x"`},
+		{[]string{"normalize", "ftp://host/x", "--out", dir + "/x.parquet"}, "flowsym reads s3://, gs://, azblob://"},
 	} {
 		code, _, stderr := flowsym(t, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {

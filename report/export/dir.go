@@ -2,61 +2,45 @@ package export
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"os"
+	"path"
 	"path/filepath"
+	"strings"
+
+	"github.com/flowsym/flowsym/ingest"
+	"github.com/flowsym/flowsym/ingest/local"
 )
 
-// Dir creates output files under a local folder. Each file is written to a
-// hidden temporary name in its final folder and renamed into place on
-// Commit, which is atomic on one file system.
-type Dir string
+// ObjectWriter is one output file being written; its bytes become visible
+// under the final name only when Commit returns nil, so a reader never
+// sees a half-written Parquet file.
+type ObjectWriter = ingest.ObjectWriter
 
-var _ Creator = Dir("")
-
-// Create implements Creator.
-func (d Dir) Create(ctx context.Context, name string) (ObjectWriter, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	final := filepath.Join(string(d), filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	return &localFile{File: f, final: final}, nil
+// Creator creates output files by name: a path relative to the output.
+type Creator interface {
+	Create(ctx context.Context, name string) (ObjectWriter, error)
 }
 
-type localFile struct {
-	*os.File
-	final string
-	done  bool
+// Under returns a Creator that writes into st below root: a local folder,
+// or a URL prefix such as s3://bucket/flowsym/export.
+func Under(st ingest.Store, root string) Creator { return &under{st: st, root: root} }
+
+type under struct {
+	st   ingest.Store
+	root string
 }
 
-func (f *localFile) Commit() error {
-	if f.done {
-		return errors.New("commit: already finished")
+func (u *under) Create(ctx context.Context, name string) (ObjectWriter, error) {
+	var full string
+	switch {
+	case strings.Contains(u.root, "://"):
+		full = strings.TrimSuffix(u.root, "/") + "/" + path.Clean(name)
+	default:
+		full = filepath.Join(u.root, filepath.FromSlash(name))
 	}
-	f.done = true
-	err := errors.Join(f.Sync(), f.File.Close())
-	if err == nil {
-		err = os.Rename(f.Name(), f.final)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("commit %s: %w", f.final, err)
-	}
-	return nil
+	return u.st.Create(ctx, full)
 }
 
-func (f *localFile) Abort() error {
-	if f.done {
-		return nil
-	}
-	f.done = true
-	return errors.Join(f.File.Close(), os.Remove(f.Name()))
-}
+// Dir writes under a local folder: each file goes to a hidden temporary
+// name in its final folder and is renamed into place on Commit, which is
+// atomic on one file system.
+func Dir(folder string) Creator { return Under(&local.Source{}, folder) }

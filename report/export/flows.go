@@ -26,20 +26,6 @@ import (
 	"github.com/flowsym/flowsym/normalize/schema"
 )
 
-// ObjectWriter is one output file being written. Its bytes become visible
-// under the final name only when Commit returns nil, so a reader never sees
-// a half-written Parquet file.
-type ObjectWriter interface {
-	io.Writer
-	Commit() error
-	Abort() error
-}
-
-// Creator creates output files by name (a path relative to the output).
-type Creator interface {
-	Create(ctx context.Context, name string) (ObjectWriter, error)
-}
-
 // Options configure a FlowWriter.
 type Options struct {
 	// Partitioned writes a Hive-partitioned folder; otherwise one file
