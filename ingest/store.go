@@ -337,3 +337,10 @@ func (w *UploadWriter) Abort() error {
 	w.cancel()
 	return nil
 }
+
+// Deleter removes objects: a scheduled run removes the files of a run that
+// was interrupted before it recorded them, so a rerun does not duplicate
+// them. Deleting a missing object is not an error.
+type Deleter interface {
+	Delete(ctx context.Context, name string) error
+}

@@ -486,3 +486,19 @@ func classify(op, name string, err error) error {
 	}
 	return ingest.Fail(kind, op, name, msg, err)
 }
+
+var _ ingest.Deleter = (*Bucket)(nil)
+
+// Delete implements ingest.Deleter.
+func (b *Bucket) Delete(ctx context.Context, name string) error {
+	key, err := b.key(name)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if _, err := b.client.NewBlobClient(key).Delete(ctx, nil); err != nil {
+		if err := classify("delete", b.url(key), err); !errors.Is(err, ingest.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}

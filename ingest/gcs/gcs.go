@@ -371,3 +371,19 @@ func describe(ge *googleapi.Error) string {
 	}
 	return fmt.Sprintf("%s (HTTP %d)", msg, ge.Code)
 }
+
+var _ ingest.Deleter = (*Bucket)(nil)
+
+// Delete implements ingest.Deleter.
+func (b *Bucket) Delete(ctx context.Context, name string) error {
+	key, err := b.key(name)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if err := b.handle.Object(key).Delete(ctx); err != nil {
+		if err := classify("delete", b.url(key), err); !errors.Is(err, ingest.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}

@@ -66,6 +66,36 @@ func Acceptance(t *testing.T, newStore NewStore, opts ...Option) {
 	t.Run("Conditional", func(t *testing.T) { testConditional(t, newStore) })
 	t.Run("Canceled", func(t *testing.T) { testCanceled(t, newStore) })
 	t.Run("ListWindow", func(t *testing.T) { testListWindow(t, newStore) })
+	t.Run("Delete", func(t *testing.T) { testDelete(t, newStore) })
+}
+
+// testDelete: a deleted object is gone from Open and List; deleting a
+// missing one is not an error.
+func testDelete(t *testing.T, newStore NewStore) {
+	st, base := newStore(t)
+	d, ok := st.(ingest.Deleter)
+	if !ok {
+		t.Skip("the store cannot delete")
+	}
+	ctx := context.Background()
+	Put(t, st, base+"keep/a.parquet", []byte("a"))
+	Put(t, st, base+"keep/b.parquet", []byte("b"))
+	if err := d.Delete(ctx, base+"keep/a.parquet"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readAll(ctx, st, base+"keep/a.parquet"); !errors.Is(err, ingest.ErrNotFound) {
+		t.Errorf("open after delete: %v, want ErrNotFound", err)
+	}
+	var names []string
+	if err := st.List(ctx, base+"keep/", func(o ingest.Object) error { names = append(names, o.Name); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 1 || !strings.HasSuffix(names[0], "keep/b.parquet") {
+		t.Errorf("list after delete: %v", names)
+	}
+	if err := d.Delete(ctx, base+"keep/never-there.parquet"); err != nil {
+		t.Errorf("deleting a missing object: %v", err)
+	}
 }
 
 // Put writes one object through the store's Create.

@@ -256,3 +256,16 @@ func (w *fileWriter) Abort() error {
 	os.Remove(w.f.Name())
 	return nil
 }
+
+var _ ingest.Deleter = (*Source)(nil)
+
+// Delete implements ingest.Deleter.
+func (s *Source) Delete(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return classify("delete", name, err)
+	}
+	return nil
+}

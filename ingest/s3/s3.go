@@ -458,3 +458,19 @@ func retryableCode(code string) bool {
 	_, retryable := retry.DefaultRetryableErrorCodes[code]
 	return throttle || retryable
 }
+
+var _ ingest.Deleter = (*Bucket)(nil)
+
+// Delete implements ingest.Deleter.
+func (b *Bucket) Delete(ctx context.Context, name string) error {
+	key, err := b.key(name)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if _, err := b.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &b.bucket, Key: &key}); err != nil {
+		if err := classify("delete", b.url(key), err); !errors.Is(err, ingest.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
