@@ -69,6 +69,10 @@ type arrowBatch = arrow.RecordBatch
 type input struct {
 	env      *env
 	progress string
+	// skip, when set, says which objects to leave out or take only in part
+	// (a scheduled run's state); onObject hears what each object gave.
+	skip     func(ingest.Object) (bool, int64)
+	onObject func(normalize.Job, normalize.ObjectResult)
 	decoder  *normalize.Decoder
 	problems *normalize.Problems
 	span     ingest.Span
@@ -215,7 +219,8 @@ func (in *input) runWith(ctx context.Context, sink func(arrow.RecordBatch) error
 		}
 		return nil
 	}
-	cfg := normalize.RunConfig{Workers: in.workers, Window: in.window(), Problems: in.problems, ConcurrentSink: concurrent}
+	cfg := normalize.RunConfig{Workers: in.workers, Window: in.window(), Problems: in.problems,
+		ConcurrentSink: concurrent, OnObject: in.onObject}
 	stop := startProgress(in.env, in.progress, &in.decoder.Stats)
 	defer stop()
 	return in.decoder.Run(ctx, cfg, list, sink)
@@ -232,16 +237,27 @@ type remote struct {
 // folders pruned; object stores are listed by the date prefixes of the
 // window only.
 func (in *input) list(ctx context.Context, r root, rem remote, yield func(normalize.Job) error) error {
+	job := func(src ingest.Source, o ingest.Object) error {
+		j := normalize.Job{Source: src, Object: o}
+		if in.skip != nil {
+			skip, lines := in.skip(o)
+			if skip {
+				return nil
+			}
+			j.SkipLines = lines
+		}
+		return yield(j)
+	}
 	if r.local {
 		return in.source.List(ctx, r.arg, func(o ingest.Object) error {
 			if in.outside(o.Name) {
 				return nil
 			}
-			return yield(normalize.Job{Source: in.source, Object: o})
+			return job(in.source, o)
 		})
 	}
 	return ingest.ListWindow(ctx, rem.st, rem.prefix, in.span, func(o ingest.Object) error {
-		return yield(normalize.Job{Source: rem.st, Object: o})
+		return job(rem.st, o)
 	})
 }
 

@@ -248,3 +248,5 @@ func TestNormalizeMixedClouds(t *testing.T) {
 		}
 	}
 }
+
+func t0ctx() context.Context { return context.Background() }

@@ -1,18 +1,22 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/flowsym/flowsym/ingest"
+	"github.com/flowsym/flowsym/ingest/stores"
 	"github.com/flowsym/flowsym/normalize"
 	"github.com/flowsym/flowsym/report/export"
 )
@@ -23,6 +27,7 @@ type normalizeFlags struct {
 	append      bool
 	runID       string
 	metricsFile string
+	state       string
 }
 
 func newNormalizeCommand(e *env) *cobra.Command {
@@ -50,6 +55,9 @@ nothing is written.`,
   # A Hive-partitioned export of one hour, from several clouds' logs
   flowsym normalize ./logs/aws ./logs/azure --since 2026-11-20T10:00:00Z --until 2026-11-20T11:00:00Z --out ./export
 
+  # An hourly job: S3 in, S3 out, each object taken once across runs
+  flowsym normalize s3://logs/AWSLogs/ --since 2h --out s3://lake/flowsym/flows --state s3://lake/flowsym/state.json
+
   # Headerless CloudWatch Logs export with a custom format
   flowsym normalize cwl-export.log --aws-format "version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction" --out out.parquet`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -60,34 +68,52 @@ nothing is written.`,
 	f.input.register(cmd.Flags())
 	cmd.Flags().StringVarP(&f.out, "out", "o", "", "where to write: a file ending in .parquet, or a folder for a Hive-partitioned export (example: --out ./export)")
 	cmd.Flags().BoolVar(&f.append, "append", false, "add this run's files to a folder that already holds an export (example: --append)")
+	cmd.Flags().StringVar(&f.state, "state", "",
+		"scheduled runs: a file or object (local path, s3://, gs://, azblob://) recording the objects earlier runs took;\n"+
+			"this run takes only new or changed objects and adds its files to --out without duplicates, and a run killed\n"+
+			"half-way is cleaned up by the next (example: --state s3://bucket/flowsym/state.json)")
 	cmd.Flags().StringVar(&f.metricsFile, "metrics-file", "", "also write the run's figures in Prometheus text format to this file (example: --metrics-file /var/lib/node_exporter/flowsym.prom)")
 	cmd.Flags().StringVar(&f.runID, "run-id", "", "name part that makes this run's file names unique (default: the start time and a random suffix)")
 	return cmd
 }
 
 func runNormalize(cmd *cobra.Command, e *env, f *normalizeFlags, args []string) error {
+	ctx := cmd.Context()
 	if f.out == "" {
 		return usageError("--out is required: a file ending in .parquet, or a folder")
+	}
+	single := strings.HasSuffix(f.out, ".parquet")
+	if f.state != "" && single {
+		return usageError("--state needs a folder --out: a scheduled run adds files to a folder export, and one Parquet file cannot be appended to")
 	}
 	in, err := f.input.plan(e, args)
 	if err != nil {
 		return err
 	}
 	start := e.now()
-	dst, opts, err := outputFor(f, start)
+	dst, opts, closeOut, err := outputFor(ctx, f, start)
 	if err != nil {
 		return err
 	}
+	defer closeOut()
+	var job *scheduled
+	if f.state != "" {
+		if job, err = openScheduled(ctx, e, f.state, dst); err != nil {
+			return err
+		}
+		defer job.close()
+		in.skip, in.onObject = job.plan, job.record
+	}
 	e.summary, e.metricsFile = newSummary("normalize", start), f.metricsFile
-	w := export.NewFlowWriter(cmd.Context(), dst, opts)
-	err = in.run(cmd.Context(), w.Write)
+	w := export.NewFlowWriter(ctx, dst, opts)
+	err = in.run(ctx, w.Write)
 	reportProblems(e.stderr, in.problems)
 	e.summary.fromInput(in)
 	if err != nil {
 		w.Abort()
 		return err
 	}
-	if err := w.Close(); err != nil {
+	if err := commitOutputs(ctx, w, job, opts.RunID); err != nil {
 		return err
 	}
 	e.summary.RowsWritten = w.Rows()
@@ -100,30 +126,95 @@ func runNormalize(cmd *cobra.Command, e *env, f *normalizeFlags, args []string) 
 	if n := in.pruned.Load(); n > 0 {
 		fmt.Fprintf(e.stderr, "; %d objects or folders skipped by key date", n)
 	}
-	fmt.Fprintf(e.stderr, "\nflowsym: wrote %d rows to %s (%d files)\n", w.Rows(), f.out, len(w.Files()))
+	if job != nil && job.skipped > 0 {
+		fmt.Fprintf(e.stderr, "; %d objects taken by earlier runs", job.skipped)
+	}
+	fmt.Fprintf(e.stderr, "\nflowsym: wrote %d rows to %s (%d files)\n", w.Rows(), ingest.Scrub(f.out), len(w.Files()))
 	return nil
 }
 
-// outputFor checks --out and returns where and how to write.
-func outputFor(f *normalizeFlags, start time.Time) (export.Creator, export.Options, error) {
+// commitOutputs publishes the run's files. With a state, the file names
+// are recorded before they become visible and the objects after, so that
+// a run killed at any point leaves a state from which the next run removes
+// what this one published and takes its objects again.
+func commitOutputs(ctx context.Context, w *export.FlowWriter, job *scheduled, runID string) error {
+	files, err := w.Finish()
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	if job != nil {
+		if err := job.begin(ctx, runID, files); err != nil {
+			w.Abort()
+			return err
+		}
+	}
+	if err := w.Commit(); err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	if job != nil {
+		return job.commit(ctx, runID)
+	}
+	return nil
+}
+
+// outputFor checks --out and returns where and how to write, and a
+// function that releases the output store.
+func outputFor(ctx context.Context, f *normalizeFlags, start time.Time) (*export.Prefixed, export.Options, func(), error) {
 	runID := f.runID
 	if runID == "" {
 		var b [3]byte
 		_, _ = rand.Read(b[:])
 		runID = start.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 	}
-	if strings.HasSuffix(f.out, ".parquet") {
-		if st, err := os.Stat(f.out); err == nil && st.IsDir() {
-			return nil, export.Options{}, usageError("--out %s is a folder; give a file name or a folder without the .parquet suffix", f.out)
-		}
-		return export.Dir(filepath.Dir(f.out)), export.Options{File: filepath.Base(f.out), RunID: runID}, nil
+	loc, err := stores.Parse(f.out)
+	if err != nil {
+		return nil, export.Options{}, nil, usageError("--out: %v", err)
 	}
-	if !f.append {
-		if err := checkEmptyDir(f.out); err != nil {
-			return nil, export.Options{}, err
+	single := strings.HasSuffix(f.out, ".parquet")
+	if loc.Scheme == stores.Local {
+		if single {
+			if st, err := os.Stat(f.out); err == nil && st.IsDir() {
+				return nil, export.Options{}, nil, usageError("--out %s is a folder; give a file name or a folder without the .parquet suffix", f.out)
+			}
+			return export.Dir(filepath.Dir(f.out)), export.Options{File: filepath.Base(f.out), RunID: runID}, func() {}, nil
+		}
+		if !f.append && f.state == "" {
+			if err := checkEmptyDir(f.out); err != nil {
+				return nil, export.Options{}, nil, err
+			}
+		}
+		return export.Dir(f.out), export.Options{Partitioned: true, RunID: runID}, func() {}, nil
+	}
+	st, root, err := stores.Open(ctx, f.out, stores.Options{})
+	if err != nil {
+		return nil, export.Options{}, nil, &exitError{code: exitFailure, err: fmt.Errorf("--out: %w", err)}
+	}
+	release := func() { closeStore(st) }
+	if single {
+		dir, file := path.Split(root)
+		return export.Under(st, strings.TrimSuffix(dir, "/")), export.Options{File: file, RunID: runID}, release, nil
+	}
+	if !f.append && f.state == "" {
+		if err := checkEmptyPrefix(ctx, st, root); err != nil {
+			release()
+			return nil, export.Options{}, nil, err
 		}
 	}
-	return export.Dir(f.out), export.Options{Partitioned: true, RunID: runID}, nil
+	return export.Under(st, root), export.Options{Partitioned: true, RunID: runID}, release, nil
+}
+
+// checkEmptyPrefix refuses to add files to a non-empty prefix without
+// --append, as checkEmptyDir does for a local folder.
+func checkEmptyPrefix(ctx context.Context, st ingest.Store, root string) error {
+	errFound := errors.New("found")
+	err := st.List(ctx, strings.TrimSuffix(root, "/")+"/", func(ingest.Object) error { return errFound })
+	switch {
+	case errors.Is(err, errFound):
+		return usageError("--out %s already holds objects: give --append to add this run's files, or choose another prefix", ingest.Scrub(root))
+	case err != nil && !errors.Is(err, ingest.ErrNotFound):
+		return &exitError{code: exitFailure, err: fmt.Errorf("--out: %w", err)}
+	}
+	return nil
 }
 
 func checkEmptyDir(dir string) error {

@@ -104,7 +104,7 @@ func (s *Source) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 }
 
 func object(p string, info fs.FileInfo) ingest.Object {
-	return ingest.Object{Name: p, Size: info.Size(), Modified: info.ModTime().UTC()}
+	return ingest.Object{Name: p, Size: info.Size(), ETag: ETag(info), Modified: info.ModTime().UTC()}
 }
 
 func skipName(name string) bool {

@@ -15,7 +15,7 @@ import (
 func TestAcceptance(t *testing.T) {
 	ingesttest.Acceptance(t, func(t *testing.T) (ingest.Store, string) {
 		return &local.Source{}, t.TempDir() + "/"
-	}, ingesttest.NoListETags())
+	})
 }
 
 // An aborted or failed write leaves no temporary file behind, and a

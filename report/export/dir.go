@@ -20,27 +20,30 @@ type Creator interface {
 	Create(ctx context.Context, name string) (ObjectWriter, error)
 }
 
-// Under returns a Creator that writes into st below root: a local folder,
-// or a URL prefix such as s3://bucket/flowsym/export.
-func Under(st ingest.Store, root string) Creator { return &under{st: st, root: root} }
-
-type under struct {
-	st   ingest.Store
-	root string
+// Prefixed is a Creator that writes into a store below a root: a local
+// folder, or a URL prefix such as s3://bucket/flowsym/export.
+type Prefixed struct {
+	Store ingest.Store
+	Root  string
 }
 
-func (u *under) Create(ctx context.Context, name string) (ObjectWriter, error) {
-	var full string
-	switch {
-	case strings.Contains(u.root, "://"):
-		full = strings.TrimSuffix(u.root, "/") + "/" + path.Clean(name)
-	default:
-		full = filepath.Join(u.root, filepath.FromSlash(name))
+// Under returns a Creator that writes into st below root.
+func Under(st ingest.Store, root string) *Prefixed { return &Prefixed{Store: st, Root: root} }
+
+// Full returns the store's name for the output file name.
+func (u *Prefixed) Full(name string) string {
+	if strings.Contains(u.Root, "://") {
+		return strings.TrimSuffix(u.Root, "/") + "/" + path.Clean(name)
 	}
-	return u.st.Create(ctx, full)
+	return filepath.Join(u.Root, filepath.FromSlash(name))
+}
+
+// Create implements Creator.
+func (u *Prefixed) Create(ctx context.Context, name string) (ObjectWriter, error) {
+	return u.Store.Create(ctx, u.Full(name))
 }
 
 // Dir writes under a local folder: each file goes to a hidden temporary
 // name in its final folder and is renamed into place on Commit, which is
 // atomic on one file system.
-func Dir(folder string) Creator { return Under(&local.Source{}, folder) }
+func Dir(folder string) *Prefixed { return Under(&local.Source{}, folder) }

@@ -63,10 +63,11 @@ type FlowWriter struct {
 }
 
 type partFile struct {
-	name string
-	out  ObjectWriter
-	pw   *pqarrow.FileWriter
-	rows int64
+	name     string
+	out      ObjectWriter
+	pw       *pqarrow.FileWriter
+	rows     int64
+	finished bool // its Parquet footer is written; it awaits Commit
 }
 
 // NewFlowWriter returns a writer that creates its files through dst.
@@ -243,21 +244,41 @@ func addrText(mem memory.Allocator, a *array.FixedSizeBinary) arrow.Array {
 // Close finishes every file and makes them visible. On error, files not yet
 // committed are discarded.
 func (w *FlowWriter) Close() error {
-	keys := make([]string, 0, len(w.parts))
-	for k := range w.parts {
-		keys = append(keys, k)
+	if _, err := w.Finish(); err != nil {
+		return err
 	}
-	sort.Strings(keys)
-	var firstErr error
-	for _, k := range keys {
+	return w.Commit()
+}
+
+// Finish writes the end of every file without publishing any, and returns
+// the names they will have. A scheduled run records them before Commit,
+// so that a run killed while committing can be cleaned up.
+func (w *FlowWriter) Finish() ([]string, error) {
+	var names []string
+	for _, k := range w.sortedParts() {
 		pf := w.parts[k]
-		if firstErr != nil {
-			pf.abort()
+		if pf.finished {
+			names = append(names, pf.name)
 			continue
 		}
 		if err := pf.pw.Close(); err != nil {
-			firstErr = fmt.Errorf("finish %s: %w", pf.name, err)
-			_ = pf.out.Abort()
+			w.Abort()
+			return nil, fmt.Errorf("finish %s: %w", pf.name, err)
+		}
+		pf.finished = true
+		names = append(names, pf.name)
+	}
+	return names, nil
+}
+
+// Commit publishes the files Finish finished. On error, the files not yet
+// committed are discarded.
+func (w *FlowWriter) Commit() error {
+	var firstErr error
+	for _, k := range w.sortedParts() {
+		pf := w.parts[k]
+		if firstErr != nil || !pf.finished {
+			pf.abort()
 			continue
 		}
 		if err := pf.out.Commit(); err != nil {
@@ -270,6 +291,15 @@ func (w *FlowWriter) Close() error {
 	return firstErr
 }
 
+func (w *FlowWriter) sortedParts() []string {
+	keys := make([]string, 0, len(w.parts))
+	for k := range w.parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // Abort discards every file not yet committed.
 func (w *FlowWriter) Abort() {
 	for _, pf := range w.parts {
@@ -280,7 +310,9 @@ func (w *FlowWriter) Abort() {
 
 // abort releases the Parquet writer's buffers and discards the file.
 func (pf *partFile) abort() {
-	_ = pf.pw.Close()
+	if !pf.finished {
+		_ = pf.pw.Close()
+	}
 	_ = pf.out.Abort()
 }
 
