@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/flowsym/flowsym/ingest/ingesttest/emulator"
 	"github.com/flowsym/flowsym/internal/parquetcheck"
 )
 
@@ -250,3 +251,13 @@ func TestNormalizeMixedClouds(t *testing.T) {
 }
 
 func t0ctx() context.Context { return context.Background() }
+
+// TestMain stops the Azurite some tests start, and removes the estate.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	emulator.StopAzurite()
+	if logs, err := estateLogs(); err == nil {
+		os.RemoveAll(filepath.Dir(logs))
+	}
+	os.Exit(code)
+}
