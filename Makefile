@@ -58,10 +58,14 @@ cover: deps
 	$(GO) test -coverprofile=cover.out $(PKGS)
 	$(GO) tool cover -func=cover.out | tail -1
 
-# demo normalizes the bundled logs into a Parquet export and prints where.
+# demo generates the demo estate (AWS, GCP and Azure hubs and spokes with
+# injected faults), analyzes it, and writes the HTML report next to it.
 demo: build
 	@mkdir -p out
-	$(BIN) normalize testdata/aws --out out/demo.parquet --max-errors -1
+	$(BIN) generate --out out/demo --overwrite > /dev/null
+	$(BIN) analyze --config out/demo/flowsym.yaml out/demo/logs --progress off
+	@$(BIN) analyze --config out/demo/flowsym.yaml out/demo/logs --progress off --format html --out out/demo/report.html 2> /dev/null
+	@echo "HTML report: out/demo/report.html; logs, topology and ground truth: out/demo/"
 
 # check is everything CI checks: lint, all tests (emulators required when
 # FLOWSYM_REQUIRE_EMULATORS=1), and a short run of every fuzz target.
