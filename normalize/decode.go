@@ -69,9 +69,23 @@ const sniffBytes = 4096
 // Object decodes one object into b. Bad input inside the object goes to
 // report; the returned error is non-nil only when the run must stop
 // (context done, batch consumer failed, too many problems).
-func (d *Decoder) Object(ctx context.Context, src ingest.Source, obj ingest.Object, b *schema.Builder, report func(*Problem) error) (err error) {
+func (d *Decoder) Object(ctx context.Context, src ingest.Source, obj ingest.Object, b *schema.Builder, report func(*Problem) error) error {
+	_, err := d.Job(ctx, Job{Source: src, Object: obj}, b, report)
+	return err
+}
+
+// Job is Object for a job, and says what the object gave.
+func (d *Decoder) Job(ctx context.Context, j Job, b *schema.Builder, report func(*Problem) error) (res ObjectResult, err error) {
+	src, obj := j.Source, j.Object
 	b.SetObject(obj.Name)
+	b.SkipThrough(j.SkipLines)
 	committed, filtered := b.Committed(), b.Filtered()
+	retry := func(p *Problem) error {
+		if errors.Is(p.Err, ingest.ErrTransient) || errors.Is(p.Err, ErrUnreadable) {
+			res.Retry = true
+		}
+		return report(p)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			b.Discard()
@@ -81,24 +95,27 @@ func (d *Decoder) Object(ctx context.Context, src ingest.Source, obj ingest.Obje
 			}
 			err = report(&Problem{Object: obj.Name, Err: fmt.Errorf("%w: panic%s: %v\n%s", ErrInternal, lost, r, debug.Stack())})
 		}
-		d.Stats.Records.Add(b.Committed() - committed)
+		res.Rows, res.MaxLine = b.Committed()-committed, b.MaxLine()
+		d.Stats.Records.Add(res.Rows)
 		d.Stats.Filtered.Add(b.Filtered() - filtered)
 	}()
 	raw, err := src.Open(ctx, obj.Name)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return res, ctx.Err()
 		}
-		return report(&Problem{Object: obj.Name, Err: fmt.Errorf("%w: %w", ErrUnreadable, err)})
+		err := retry(&Problem{Object: obj.Name, Err: fmt.Errorf("%w: %w", ErrUnreadable, err)})
+		return res, err
 	}
 	defer raw.Close()
 	d.Stats.Objects.Add(1)
 	counted := &countingReader{r: raw, total: &d.Stats.Bytes}
-	perr := d.parse(ctx, obj, raw, counted, b, report)
+	perr := d.parse(ctx, obj, raw, counted, b, retry)
 	if perr == nil || isStop(perr) {
-		return perr
+		return res, perr
 	}
-	return report(&Problem{Object: obj.Name, Err: perr})
+	err = retry(&Problem{Object: obj.Name, Err: perr})
+	return res, err
 }
 
 // isStop tells errors that end the run from damage to one object.

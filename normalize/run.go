@@ -17,6 +17,20 @@ import (
 type Job struct {
 	Source ingest.Source
 	Object ingest.Object
+	// SkipLines drops the object's records at or below this line: they
+	// were taken by an earlier run (see schema.Builder.SkipThrough).
+	SkipLines int64
+}
+
+// ObjectResult is what decoding one object gave.
+type ObjectResult struct {
+	Rows    int64 // rows kept
+	MaxLine int64 // the highest line (or record index) read
+	// Retry is set when the object could not be read whole because of a
+	// failure that another attempt may not meet (a store that kept
+	// failing, a connection that kept breaking): a scheduled run should
+	// read it again next time.
+	Retry bool
 }
 
 // RunConfig configures Run.
@@ -34,6 +48,9 @@ type RunConfig struct {
 	// ConcurrentSink says the sink is safe for concurrent use: workers call
 	// it directly instead of one at a time.
 	ConcurrentSink bool
+	// OnObject, when set, is called after each object with what it gave.
+	// Workers call it concurrently.
+	OnObject func(Job, ObjectResult)
 }
 
 // Run decodes every job that list yields, Workers objects at a time, and
@@ -84,8 +101,12 @@ func (d *Decoder) Run(ctx context.Context, cfg RunConfig, list func(yield func(J
 			defer b.Release()
 			b.SetWindow(cfg.Window)
 			for j := range jobs {
-				if err := d.Object(ctx, j.Source, j.Object, b, report); err != nil {
+				res, err := d.Job(ctx, j, b, report)
+				if err != nil {
 					return err
+				}
+				if cfg.OnObject != nil {
+					cfg.OnObject(j, res)
 				}
 			}
 			return b.Flush()

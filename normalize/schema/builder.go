@@ -70,6 +70,9 @@ type Builder struct {
 	window    Window
 	filtered  int64
 	committed int64
+	skipLines int64 // rows of the object at or below this line are dropped
+	skipped   int64
+	maxLine   int64 // the highest line of the object committed or skipped
 }
 
 // NewBuilder returns a builder that calls emit with every full batch and on
@@ -88,7 +91,21 @@ func (b *Builder) Release() { b.reset() }
 
 // SetObject names the object that the following rows come from; every
 // committed row carries it in source_object.
-func (b *Builder) SetObject(name string) { b.object = name }
+func (b *Builder) SetObject(name string) {
+	b.object, b.skipLines, b.maxLine = name, 0, 0
+}
+
+// SkipThrough drops the object's rows at or below line n: a scheduled run
+// that read part of a growing object (an Azure PT1H.json during its hour)
+// takes only what was added since. Call it after SetObject.
+func (b *Builder) SkipThrough(n int64) { b.skipLines = n }
+
+// Skipped returns the number of rows dropped by SkipThrough.
+func (b *Builder) Skipped() int64 { return b.skipped }
+
+// MaxLine returns the highest line of the current object seen in a
+// committed or skipped row.
+func (b *Builder) MaxLine() int64 { return b.maxLine }
 
 // Object returns the name set by SetObject.
 func (b *Builder) Object() string { return b.object }
@@ -289,6 +306,14 @@ func (b *Builder) inWindow() bool {
 // Commit ends the current row and emits a batch when it is full. The
 // returned error comes from the emit callback.
 func (b *Builder) Commit() error {
+	if line, ok := b.StagedInt(SourceLine); ok {
+		b.maxLine = max(b.maxLine, line)
+		if line <= b.skipLines {
+			b.skipped++
+			b.Discard()
+			return nil
+		}
+	}
 	if !b.inWindow() {
 		b.filtered++
 		b.Discard()
