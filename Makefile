@@ -8,12 +8,12 @@ FUZZTIME  ?= 10s
 # Fuzz targets as package:target; each runs for FUZZTIME in `make fuzz`.
 FUZZ_TARGETS ?= $(shell grep -ho '^func Fuzz[A-Za-z0-9]*' $$(git ls-files '*_test.go' 2>/dev/null) 2>/dev/null | sed 's/func //' | sort -u)
 
-.PHONY: all build test test-short test-race fuzz bench demo lint fmt cover deps check clean
+.PHONY: all build test test-short test-race fuzz bench bench-module demo lint fmt cover deps check clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/flowsym
+	$(GO) build -ldflags "-X main.version=$$(git describe --tags --always 2>/dev/null || echo dev)" -o $(BIN) ./cmd/flowsym
 
 # deps installs what the tests need beyond Go modules: Azurite, Azure's
 # storage emulator, from the pinned npm lockfile. Without npm the Azure
@@ -67,9 +67,16 @@ demo: build
 	@$(BIN) analyze --config out/demo/flowsym.yaml out/demo/logs --progress off --format html --out out/demo/report.html 2> /dev/null
 	@echo "HTML report: out/demo/report.html; logs, topology and ground truth: out/demo/"
 
+# bench-module tests the separate bench module: DuckDB, through its Go
+# driver, reads the analysis export back (cgo; the first build compiles
+# DuckDB's binding, about 3 minutes). The CLI module never links DuckDB.
+bench-module:
+	cd bench && $(GO) vet ./... && $(GO) test ./...
+
 # check is everything CI checks: lint, all tests (emulators required when
-# FLOWSYM_REQUIRE_EMULATORS=1), and a short run of every fuzz target.
-check: lint test fuzz
+# FLOWSYM_REQUIRE_EMULATORS=1), the bench module, and a short run of every
+# fuzz target.
+check: lint test bench-module fuzz
 
 clean:
 	rm -rf bin out cover.out

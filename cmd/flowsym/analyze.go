@@ -1,25 +1,35 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/flowsym/flowsym/correlate"
 	"github.com/flowsym/flowsym/report"
+	"github.com/flowsym/flowsym/report/export"
 )
 
 var analyzeFormats = []string{"text", "json", "markdown", "html"}
 
 type analyzeFlags struct {
-	input  inputFlags
-	output outputFlags
-	corr   correlateFlags
-	config string
-	udp    bool
-	failOn string
+	input        inputFlags
+	output       outputFlags
+	corr         correlateFlags
+	config       string
+	udp          bool
+	failOn       string
+	export       string
+	exportSchema string
+	appendExport bool
+	state        string
+	runID        string
 }
 
 func newAnalyzeCommand(e *env) *cobra.Command {
@@ -61,6 +71,13 @@ line on stderr sums it up for log pipelines.`,
 	f.output.register(cmd.Flags(), analyzeFormats)
 	f.corr.register(cmd)
 	cmd.Flags().StringVar(&f.failOn, "fail-on", "", "exit with code 1 when a finding of these kinds is raised: kinds separated by commas, or any (example: --fail-on asymmetric,hub_bypass)")
+	cmd.Flags().StringVar(&f.export, "export", "", "also write the analysis as Parquet to this folder or prefix: flows/, connections/ and findings/,\n"+
+		"Hive-partitioned by date (docs/analysis-export.md) (example: --export s3://lake/flowsym)")
+	cmd.Flags().StringVar(&f.exportSchema, "export-schema", export.SchemaFlowsym, "shape of the --export files: flowsym (flat columns) or ocsf (OCSF Network Activity and Detection Finding) (example: --export-schema ocsf)")
+	cmd.Flags().BoolVar(&f.appendExport, "append", false, "add this run's --export files to a folder that already holds an export (example: --append)")
+	cmd.Flags().StringVar(&f.state, "state", "", "scheduled runs with --export: record the objects taken; take only new or changed ones next time\n"+
+		"(docs/scheduled-runs.md) (example: --state s3://lake/flowsym/state.json)")
+	cmd.Flags().StringVar(&f.runID, "run-id", "", "name part that makes this run's --export file names unique (default: the start time and a random suffix)")
 	return cmd
 }
 
@@ -101,15 +118,40 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 	if err != nil {
 		return err
 	}
-	e.summary, e.metricsFile = newSummary("analyze", e.now()), f.output.metricsFile
+	start := e.now()
+	e.summary, e.metricsFile = newSummary("analyze", start), f.output.metricsFile
+	runID := newRunID(start, f.runID)
+	aw, job, release, err := f.openExport(cmd.Context(), e, topo, runID)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if job != nil {
+		in.skip, in.onObject = job.plan, job.record
+	}
 	// One correlator shard per worker, each fed without a global lock.
 	sharded := correlate.NewSharded(opts, in.workers)
-	err = in.runConcurrent(cmd.Context(), sharded.Add)
+	var flowsMu sync.Mutex
+	sink := sharded.Add
+	if aw != nil {
+		sink = func(rec arrowBatch) error {
+			if err := sharded.Add(rec); err != nil {
+				return err
+			}
+			flowsMu.Lock()
+			defer flowsMu.Unlock()
+			return aw.Flows(rec)
+		}
+	}
+	err = in.runConcurrent(cmd.Context(), sink)
 	parts := sharded.Close()
 	defer closeAll(parts)
 	reportProblems(e.stderr, in.problems)
 	e.summary.fromInput(in)
 	if err != nil {
+		if aw != nil {
+			aw.Abort()
+		}
 		return err
 	}
 	res, err := correlate.ResultOf(parts)
@@ -117,6 +159,16 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 		return &exitError{code: exitFailure, err: err}
 	}
 	e.summary.fromResult(res)
+	if aw != nil {
+		var cerr error
+		if err := correlate.VerdictsOf(parts, func(v correlate.Verdict) { cerr = errors.Join(cerr, aw.Connection(v)) }); err != nil || cerr != nil {
+			aw.Abort()
+			return &exitError{code: exitFailure, err: errors.Join(err, cerr)}
+		}
+		if err := commitOutputs(cmd.Context(), aw, job, runID); err != nil {
+			return err
+		}
+	}
 	sum := report.Summary{Objects: in.decoder.Stats.Objects.Load(), Bytes: in.decoder.Stats.Bytes.Load(), Problems: in.problems.Summary()}
 	err = f.output.write(e, func(w io.Writer) error {
 		switch f.output.format {
@@ -133,6 +185,44 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 		return err
 	}
 	return failOnFindings(res, failOn)
+}
+
+// openExport opens the --export writer and the --state of a scheduled
+// run, or nothing when --export is not given.
+func (f *analyzeFlags) openExport(ctx context.Context, e *env, topo *correlate.Topology, runID string) (*export.AnalysisWriter, *scheduled, func(), error) {
+	none := func() {}
+	if f.export == "" {
+		if f.state != "" {
+			return nil, nil, none, usageError("--state records what a scheduled run exported: give --export too")
+		}
+		return nil, nil, none, nil
+	}
+	if !slices.Contains(export.Schemas, f.exportSchema) {
+		return nil, nil, none, usageError("--export-schema %q: want one of %s", f.exportSchema, strings.Join(export.Schemas, ", "))
+	}
+	dst, release, err := exportFolder(ctx, f.export, f.appendExport || f.state != "")
+	if err != nil {
+		return nil, nil, none, err
+	}
+	aw, err := export.NewAnalysisWriter(ctx, dst, export.AnalysisOptions{Schema: f.exportSchema, RunID: runID, Version: version, Public: topo.IsPublic})
+	if err != nil {
+		release()
+		return nil, nil, none, &exitError{code: exitFailure, err: err}
+	}
+	var job *scheduled
+	if f.state != "" {
+		if job, err = openScheduled(ctx, e, f.state, dst); err != nil {
+			aw.Abort()
+			release()
+			return nil, nil, none, err
+		}
+	}
+	return aw, job, func() {
+		if job != nil {
+			job.close()
+		}
+		release()
+	}, nil
 }
 
 // failOnFindings maps --fail-on to exit code 1.

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowsym/flowsym/internal/parquetcheck"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -212,5 +214,53 @@ func TestParseBytes(t *testing.T) {
 		if _, err := parseBytes(bad); err == nil {
 			t.Errorf("parseBytes(%q) accepted", bad)
 		}
+	}
+}
+
+// TestAnalyzeExportScheduled runs analyze --export with a --state twice:
+// the export holds each finding once, and the findings read back with an
+// independent reader match the JSON report.
+func TestAnalyzeExportScheduled(t *testing.T) {
+	dir := t.TempDir()
+	exp, state := filepath.Join(dir, "export"), filepath.Join(dir, "state.json")
+	args := []string{"analyze", "--config", "../../testdata/analyze/flowsym.yaml", "--format", "json", "--export", exp, "--state", state, "../../testdata/analyze/logs"}
+	_, report, _ := flowsym(t, "analyze", "--config", "../../testdata/analyze/flowsym.yaml", "--format", "json", "../../testdata/analyze/logs")
+	for run := range 2 {
+		if code, _, stderr := flowsym(t, args...); code != exitOK {
+			t.Fatalf("run %d: exit %d: %s", run, code, stderr)
+		}
+	}
+	byKind := map[string]int{}
+	flows := 0
+	filepath.WalkDir(exp, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".parquet") {
+			return err
+		}
+		rows := parquetcheck.Read(t, p).Rows
+		switch {
+		case strings.Contains(p, "/findings/"):
+			for _, r := range rows {
+				byKind[r["kind"]]++
+			}
+		case strings.Contains(p, "/flows/"):
+			flows += len(rows)
+		}
+		return nil
+	})
+	want := map[string]int{}
+	for _, f := range readJSONLines[truthKey](t, report) {
+		want[f.Kind]++
+	}
+	if diff := cmp.Diff(want, byKind); diff != "" {
+		t.Errorf("findings in the export after two runs (-report +export):\n%s", diff)
+	}
+	if flows != 22 {
+		t.Errorf("%d flows in the export after two runs, want the 22 records (coverage rows included) once", flows)
+	}
+	if code, _, stderr := flowsym(t, "analyze", "--state", state, "../../testdata/analyze/logs"); code != exitUsage || !strings.Contains(stderr, "give --export too") {
+		t.Errorf("--state without --export: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := flowsym(t, "analyze", "--export", filepath.Join(dir, "x"), "--export-schema", "csv", "../../testdata/analyze/logs"); code != exitUsage || !strings.Contains(stderr, "--export-schema") {
+		t.Errorf("bad schema: exit %d: %s", code, stderr)
 	}
 }

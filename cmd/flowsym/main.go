@@ -10,6 +10,9 @@ import (
 	"syscall"
 )
 
+// version is flowsym's version; make build sets it from git.
+var version = "0.1.0-dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

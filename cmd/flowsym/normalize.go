@@ -137,7 +137,7 @@ func runNormalize(cmd *cobra.Command, e *env, f *normalizeFlags, args []string) 
 // are recorded before they become visible and the objects after, so that
 // a run killed at any point leaves a state from which the next run removes
 // what this one published and takes its objects again.
-func commitOutputs(ctx context.Context, w *export.FlowWriter, job *scheduled, runID string) error {
+func commitOutputs(ctx context.Context, w twoPhase, job *scheduled, runID string) error {
 	files, err := w.Finish()
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
@@ -157,50 +157,78 @@ func commitOutputs(ctx context.Context, w *export.FlowWriter, job *scheduled, ru
 	return nil
 }
 
+// twoPhase is an export that finishes its files before publishing them.
+type twoPhase interface {
+	Finish() ([]string, error)
+	Commit() error
+	Abort()
+}
+
+// newRunID names a run's files: its start time and a random suffix, unless
+// --run-id gives one.
+func newRunID(start time.Time, given string) string {
+	if given != "" {
+		return given
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return start.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// exportFolder opens a folder or prefix an export writes into, and a
+// function that releases its store.
+func exportFolder(ctx context.Context, location string, appendOK bool) (*export.Prefixed, func(), error) {
+	loc, err := stores.Parse(location)
+	if err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	if loc.Scheme == stores.Local {
+		if !appendOK {
+			if err := checkEmptyDir(location); err != nil {
+				return nil, nil, err
+			}
+		}
+		return export.Dir(location), func() {}, nil
+	}
+	st, root, err := stores.Open(ctx, location, stores.Options{})
+	if err != nil {
+		return nil, nil, &exitError{code: exitFailure, err: err}
+	}
+	release := func() { closeStore(st) }
+	if !appendOK {
+		if err := checkEmptyPrefix(ctx, st, root); err != nil {
+			release()
+			return nil, nil, err
+		}
+	}
+	return export.Under(st, root), release, nil
+}
+
 // outputFor checks --out and returns where and how to write, and a
 // function that releases the output store.
 func outputFor(ctx context.Context, f *normalizeFlags, start time.Time) (*export.Prefixed, export.Options, func(), error) {
-	runID := f.runID
-	if runID == "" {
-		var b [3]byte
-		_, _ = rand.Read(b[:])
-		runID = start.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
-	}
+	runID := newRunID(start, f.runID)
 	loc, err := stores.Parse(f.out)
 	if err != nil {
 		return nil, export.Options{}, nil, usageError("--out: %v", err)
 	}
 	single := strings.HasSuffix(f.out, ".parquet")
-	if loc.Scheme == stores.Local {
-		if single {
-			if st, err := os.Stat(f.out); err == nil && st.IsDir() {
-				return nil, export.Options{}, nil, usageError("--out %s is a folder; give a file name or a folder without the .parquet suffix", f.out)
-			}
-			return export.Dir(filepath.Dir(f.out)), export.Options{File: filepath.Base(f.out), RunID: runID}, func() {}, nil
+	if loc.Scheme == stores.Local && single {
+		if st, err := os.Stat(f.out); err == nil && st.IsDir() {
+			return nil, export.Options{}, nil, usageError("--out %s is a folder; give a file name or a folder without the .parquet suffix", f.out)
 		}
-		if !f.append && f.state == "" {
-			if err := checkEmptyDir(f.out); err != nil {
-				return nil, export.Options{}, nil, err
-			}
-		}
-		return export.Dir(f.out), export.Options{Partitioned: true, RunID: runID}, func() {}, nil
+		return export.Dir(filepath.Dir(f.out)), export.Options{File: filepath.Base(f.out), RunID: runID}, func() {}, nil
+	}
+	if !single {
+		dst, release, err := exportFolder(ctx, f.out, f.append || f.state != "")
+		return dst, export.Options{Partitioned: true, RunID: runID}, release, err
 	}
 	st, root, err := stores.Open(ctx, f.out, stores.Options{})
 	if err != nil {
 		return nil, export.Options{}, nil, &exitError{code: exitFailure, err: fmt.Errorf("--out: %w", err)}
 	}
-	release := func() { closeStore(st) }
-	if single {
-		dir, file := path.Split(root)
-		return export.Under(st, strings.TrimSuffix(dir, "/")), export.Options{File: file, RunID: runID}, release, nil
-	}
-	if !f.append && f.state == "" {
-		if err := checkEmptyPrefix(ctx, st, root); err != nil {
-			release()
-			return nil, export.Options{}, nil, err
-		}
-	}
-	return export.Under(st, root), export.Options{Partitioned: true, RunID: runID}, release, nil
+	dir, file := path.Split(root)
+	return export.Under(st, strings.TrimSuffix(dir, "/")), export.Options{File: file, RunID: runID}, func() { closeStore(st) }, nil
 }
 
 // checkEmptyPrefix refuses to add files to a non-empty prefix without
