@@ -38,18 +38,19 @@ type Stats struct {
 // popularity from batches of normalized flows. It is not safe for
 // concurrent use; run one per shard and Merge them.
 type Correlator struct {
-	opts      Options
-	topo      *Topology
-	gap       int64
-	keys      map[Key]*keyState
-	observers map[uint64]*Observer
-	objects   map[string]string
-	last      obsCache
-	spill     *spiller
-	approx    int64 // estimated bytes of the connection state in memory
-	scratch   []byte
-	err       error // a spill failure; reported by Result
-	Stats     Stats
+	opts       Options
+	topo       *Topology
+	gap        int64
+	keys       map[Key]*keyState
+	observers  map[uint64]*Observer
+	objects    map[string]string
+	last       obsCache
+	lastObject string
+	spill      *spiller
+	approx     int64 // estimated bytes of the connection state in memory
+	scratch    []byte
+	err        error // a spill failure; reported by Result
+	Stats      Stats
 }
 
 type obsCache struct {
@@ -90,32 +91,50 @@ func (c *Correlator) Add(rec arrow.RecordBatch) error {
 }
 
 func (c *Correlator) addRow(v *schema.View, i int) {
+	k, ab, ok := rowKey(v, i)
+	c.addKeyed(v, i, k, ab, ok)
+}
+
+// rowKey returns the connection key of row i and whether the record runs
+// A to B; ok is false for a record that belongs to no connection: no
+// addresses or protocol, a coverage-only row, or an endpoint talking to
+// itself (no direction to judge).
+func rowKey(v *schema.View, i int) (Key, bool, bool) {
+	if v.IsNull(schema.Protocol, i) {
+		return Key{}, false, false
+	}
+	src, dst, ok := rowEndpoints(v, i)
+	if !ok || src == dst {
+		return Key{}, false, false
+	}
+	k, ab := makeKey(uint8(v.Int(schema.Protocol, i)), src, dst)
+	return k, ab, true
+}
+
+// addKeyed folds row i, whose key the caller computed, into the state.
+func (c *Correlator) addKeyed(v *schema.View, i int, key Key, ab, keyed bool) {
 	o := c.observerOf(v, i)
 	from, to := rowTimes(v, i)
-	status := ""
 	if !v.IsNull(schema.LogStatus, i) {
-		status = v.Str(schema.LogStatus, i)
-	}
-	if status == "nodata" || status == "skipdata" {
-		c.Stats.Coverage++
-		if status == "skipdata" {
+		switch v.Str(schema.LogStatus, i) {
+		case "nodata":
+			c.Stats.Coverage++
+			o.mark(from, to, covered)
+			return
+		case "skipdata":
+			c.Stats.Coverage++
 			o.Skipped++
 			o.mark(from, to, hole)
-		} else {
-			o.mark(from, to, covered)
+			return
 		}
-		return
 	}
 	o.Records++
 	o.mark(from, to, covered)
 	c.learnOwn(o, v, i)
-	src, dst, ok := rowEndpoints(v, i)
-	// A record from an endpoint to itself has no direction to judge.
-	if !ok || src == dst || v.IsNull(schema.Protocol, i) {
+	if !keyed {
 		c.Stats.Skipped++
 		return
 	}
-	key, ab := makeKey(uint8(v.Int(schema.Protocol, i)), src, dst)
 	c.Stats.Records++
 	ks := c.keys[key]
 	if ks == nil {
@@ -133,23 +152,23 @@ func (c *Correlator) addRow(v *schema.View, i int) {
 }
 
 // Estimated heap bytes of connection state, measured with
-// BenchmarkCorrelate (about 480 bytes for a connection of two observers
-// seen both ways): a map entry with its key and keyState, a session, an
-// observer's state in it, one evidence pointer.
+// BenchmarkCorrelate (about 610 bytes for a connection of two observers
+// seen both ways): a map entry with its key and keyState (which holds the
+// first session), each further session, and an observer's state in a
+// session (which holds its evidence pointers).
 const (
-	keyCost      = 120
-	sessionCost  = 112
-	observerCost = 72
-	evidenceCost = 40
+	keyCost      = 200
+	sessionCost  = 100
+	observerCost = 210
 )
 
 func (k *keyState) cost() int64 {
 	n := int64(0)
-	for _, s := range k.sessions {
-		n += sessionCost + int64(len(s.obs))*observerCost
-		for i := range s.obs {
-			n += int64(len(s.obs[i].evidence)) * evidenceCost
+	for i, s := range k.sessions {
+		if i > 0 {
+			n += sessionCost
 		}
+		n += int64(len(s.obs)) * observerCost
 	}
 	return n
 }
@@ -352,7 +371,7 @@ func countPopular(out map[Endpoint]uint32, k Key) {
 
 func (c *Correlator) sample(v *schema.View, i int, o *Observer, from, to int64, ab bool) sample {
 	s := sample{
-		obs: observerHash(o.ID), from: from, to: to, ab: ab,
+		obs: o.hash, from: from, to: to, ab: ab,
 		fwdPkts: -1, revPkts: -1,
 		twoWay:   !v.IsNull(schema.RevPackets, i) || !v.IsNull(schema.FlowState, i),
 		connOnly: !v.IsNull(schema.ConnectionOnly, i) && v.Bool(schema.ConnectionOnly, i),
@@ -375,11 +394,17 @@ func (c *Correlator) sample(v *schema.View, i int, o *Observer, from, to int64, 
 		s.nat, s.hasNAT = v.Addr(schema.NATAddr, i).As16(), true
 	}
 	obj := v.Str(schema.SourceObject, i)
-	if interned, ok := c.objects[obj]; ok {
-		obj = interned
-	} else {
-		obj = string([]byte(obj)) // copy: the batch's memory is reused
-		c.objects[obj] = obj
+	switch {
+	case obj == c.lastObject:
+		obj = c.lastObject // rows of one object come together
+	default:
+		if interned, ok := c.objects[obj]; ok {
+			obj = interned
+		} else {
+			obj = string([]byte(obj)) // copy: the batch's memory is reused
+			c.objects[obj] = obj
+		}
+		c.lastObject = obj
 	}
 	s.evidence = Evidence{Time: from, Object: obj, Line: v.Int(schema.SourceLine, i)}
 	return s

@@ -64,8 +64,8 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(o.records))
 		b = binary.AppendVarint(b, o.first)
 		b = binary.AppendVarint(b, o.last)
-		b = binary.AppendUvarint(b, uint64(len(o.evidence)))
-		for _, e := range o.evidence {
+		b = binary.AppendUvarint(b, uint64(o.evidence.n))
+		for _, e := range o.evidence.list() {
 			b = binary.AppendVarint(b, e.Time)
 			b = binary.AppendVarint(b, e.Line)
 			b = binary.AppendUvarint(b, uint64(len(e.Object)))
@@ -158,7 +158,7 @@ func readSession(b []byte, names intern) (*Session, []byte, error) {
 		for range d.uvarint(maxEvidence) {
 			e := Evidence{Time: d.varint(), Line: d.varint()}
 			e.Object = names.get(d.bytes(int(d.uvarint(1 << 20))))
-			o.evidence = append(o.evidence, e)
+			o.evidence.add(e)
 		}
 		s.obs = append(s.obs, o)
 	}

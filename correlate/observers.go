@@ -46,6 +46,7 @@ const (
 // covered. It merges with the same observer's state from another shard.
 type Observer struct {
 	ID        ObserverID
+	hash      uint64 // observerHash(ID), computed once
 	Region    string
 	Subnet    string
 	Network   string
@@ -65,7 +66,7 @@ type Observer struct {
 }
 
 func newObserver(id ObserverID) *Observer {
-	return &Observer{ID: id, own: map[netip.Addr]int64{}, minutes: map[minute]uint8{}, lastFrom: 1, lastTo: 0}
+	return &Observer{ID: id, hash: observerHash(id), own: map[netip.Addr]int64{}, minutes: map[minute]uint8{}, lastFrom: 1, lastTo: 0}
 }
 
 // mark records that the observer has a record over [from, to] (microseconds).
@@ -237,14 +238,19 @@ type Resolved struct {
 	Entry *Entry // nil when no entry matches
 	Role  Role
 	Name  string // the entry's name, or the observer id
+	own   []netip.Addr
 }
+
+// OwnsAddr reports whether a is one of the observer's own addresses,
+// computed once when the observer is resolved.
+func (r *Resolved) OwnsAddr(a netip.Addr) bool { return slices.Contains(r.own, a) }
 
 // Approved reports whether the observer is part of the approved design.
 func (r *Resolved) Approved() bool { return r.Entry == nil || r.Entry.Approved }
 
 // resolve finds the first topology entry that matches o.
 func (t *Topology) resolve(o *Observer) *Resolved {
-	r := &Resolved{Observer: o, Role: RoleUnknown, Name: o.ID.ID}
+	r := &Resolved{Observer: o, Role: RoleUnknown, Name: o.ID.ID, own: o.Own()}
 	for _, e := range t.Entries {
 		if e.matches(o) {
 			r.Entry, r.Role, r.Name = e, e.Role, e.Name

@@ -22,7 +22,16 @@ type Sharded struct {
 
 type shardWork struct {
 	rec  arrow.RecordBatch
-	rows []int32
+	rows []shardRow
+}
+
+// shardRow is a row routed to a shard with the key computed for routing,
+// so the shard does not compute it again.
+type shardRow struct {
+	key   Key
+	i     int32
+	ab    bool
+	keyed bool
 }
 
 // NewSharded starts n shards. A memory limit in opts is shared evenly
@@ -41,8 +50,8 @@ func NewSharded(opts Options, n int) *Sharded {
 			for w := range ch {
 				v, err := schema.NewView(w.rec)
 				if err == nil {
-					for _, i := range w.rows {
-						c.addRow(v, int(i))
+					for _, r := range w.rows {
+						c.addKeyed(v, int(r.i), r.key, r.ab, r.keyed)
 					}
 				}
 				w.rec.Release()
@@ -60,10 +69,17 @@ func (s *Sharded) Add(rec arrow.RecordBatch) error {
 		return err
 	}
 	n := len(s.parts)
-	rows := make([][]int32, n)
+	rows := make([][]shardRow, n)
 	for i := range v.Rows() {
-		sh := routeRow(v, i, n)
-		rows[sh] = append(rows[sh], int32(i))
+		k, ab, ok := rowKey(v, i)
+		sh := 0
+		if ok {
+			sh = partition(k) % n
+		} else {
+			// Coverage rows may go to any shard: observers merge.
+			sh = len(v.Str(schema.Observer, i)) % n
+		}
+		rows[sh] = append(rows[sh], shardRow{key: k, i: int32(i), ab: ab, keyed: ok})
 	}
 	for sh, r := range rows {
 		if len(r) == 0 {
@@ -73,17 +89,6 @@ func (s *Sharded) Add(rec arrow.RecordBatch) error {
 		s.work[sh] <- shardWork{rec: rec, rows: r}
 	}
 	return nil
-}
-
-// routeRow picks a record's shard: its key's partition, so that one
-// connection's records always meet in one shard.
-func routeRow(v *schema.View, i, n int) int {
-	src, dst, ok := rowEndpoints(v, i)
-	if ok && src != dst && !v.IsNull(schema.Protocol, i) {
-		k, _ := makeKey(uint8(v.Int(schema.Protocol, i)), src, dst)
-		return partition(k) % n
-	}
-	return int(uint64(len(v.Str(schema.Observer, i))) % uint64(n))
 }
 
 // Close waits for the shards to take every record and returns them.

@@ -31,7 +31,38 @@ type obsState struct {
 	records        uint32
 	rejected       bool
 	first, last    int64 // microseconds: this observer's records of it
-	evidence       []Evidence
+	evidence       evidenceSet
+}
+
+// evidenceSet keeps the earliest maxEvidence records in place, without an
+// allocation of its own: connections are many, and most have a record or
+// two per observer.
+type evidenceSet struct {
+	e [maxEvidence]Evidence
+	n uint8
+}
+
+// list returns the kept records, earliest first.
+func (s *evidenceSet) list() []Evidence { return s.e[:s.n] }
+
+// add keeps e if it is among the earliest; records mostly come in time
+// order, so the common case appends.
+func (s *evidenceSet) add(e Evidence) {
+	n := int(s.n)
+	if n == maxEvidence {
+		if !e.less(s.e[n-1]) {
+			return
+		}
+		n-- // drop the latest to make room
+	} else {
+		s.n++
+	}
+	i := n
+	for i > 0 && e.less(s.e[i-1]) {
+		s.e[i] = s.e[i-1]
+		i--
+	}
+	s.e[i] = e
 }
 
 // Session flags.
@@ -125,7 +156,7 @@ func (s *Session) add(r *sample) {
 		o.sawBA = true
 		o.pktsBA += otherPkts
 	}
-	o.evidence = addEvidence(o.evidence, r.evidence)
+	o.evidence.add(r.evidence)
 }
 
 func (s *Session) observer(h uint64) *obsState {
@@ -134,21 +165,13 @@ func (s *Session) observer(h uint64) *obsState {
 			return &s.obs[i]
 		}
 	}
+	if s.obs == nil {
+		// Room for two at once: most connections are seen at two
+		// observers or at one observer both ways.
+		s.obs = make([]obsState, 0, 2)
+	}
 	s.obs = append(s.obs, obsState{obs: h})
 	return &s.obs[len(s.obs)-1]
-}
-
-func addEvidence(ev []Evidence, e Evidence) []Evidence {
-	if len(ev) < maxEvidence {
-		ev = append(ev, e)
-		slices.SortFunc(ev, func(a, b Evidence) int { return evCompare(a, b) })
-		return ev
-	}
-	if e.less(ev[len(ev)-1]) {
-		ev[len(ev)-1] = e
-		slices.SortFunc(ev, func(a, b Evidence) int { return evCompare(a, b) })
-	}
-	return ev
 }
 
 func evCompare(a, b Evidence) int {
@@ -188,23 +211,38 @@ func (s *Session) Merge(t *Session) {
 		o.pktsBA += p.pktsBA
 		o.records += p.records
 		o.rejected = o.rejected || p.rejected
-		for _, e := range p.evidence {
-			o.evidence = addEvidence(o.evidence, e)
+		for _, e := range p.evidence.list() {
+			o.evidence.add(e)
 		}
 	}
 	slices.SortFunc(s.obs, func(a, b obsState) int { return cmp.Compare(a.obs, b.obs) })
 }
 
 // keyState holds the sessions of one key, sorted by time, none within the
-// session gap of another.
+// session gap of another. The first session and the list's first slot live
+// in the keyState itself: most keys have one session, and a connection then
+// costs one allocation, not three.
 type keyState struct {
+	one      Session
+	slot     [1]*Session
 	sessions []*Session
+}
+
+// newSession returns an empty session, the inline one when it is unused.
+func (k *keyState) newSession() *Session {
+	if k.one.Records == 0 && k.one.obs == nil {
+		return &k.one
+	}
+	return &Session{}
 }
 
 // add puts a record into the session it belongs to, joining sessions the
 // record bridges. The result does not depend on the order records come in:
 // sessions are the groups of records whose gaps are at most gap.
 func (k *keyState) add(r *sample, gap int64) {
+	if k.sessions == nil {
+		k.sessions = k.slot[:0]
+	}
 	var into *Session
 	kept := k.sessions[:0]
 	for _, s := range k.sessions {
@@ -219,7 +257,7 @@ func (k *keyState) add(r *sample, gap int64) {
 		kept = append(kept, s)
 	}
 	if into == nil {
-		into = &Session{}
+		into = k.newSession()
 	}
 	into.add(r)
 	k.sessions = insertSession(kept, into)
@@ -227,6 +265,9 @@ func (k *keyState) add(r *sample, gap int64) {
 
 // merge folds another shard's sessions of the same key into k.
 func (k *keyState) merge(o *keyState, gap int64) {
+	if k.sessions == nil {
+		k.sessions = k.slot[:0]
+	}
 	for _, t := range o.sessions {
 		var into *Session
 		kept := k.sessions[:0]
@@ -242,7 +283,7 @@ func (k *keyState) merge(o *keyState, gap int64) {
 			kept = append(kept, s)
 		}
 		if into == nil {
-			into = &Session{}
+			into = k.newSession()
 		}
 		into.Merge(t)
 		k.sessions = insertSession(kept, into)

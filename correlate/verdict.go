@@ -189,14 +189,16 @@ func (j *judge) verdict(k Key, s *Session) Verdict {
 			continue // a summary merged without its observer: cannot judge it
 		}
 		view := View{Resolved: r, Forward: o.sawAB, Reverse: o.sawBA, FwdPkts: o.pktsAB, RevPkts: o.pktsBA,
-			Records: int(o.records), Rejected: o.rejected, First: o.first, Last: o.last, Evidence: o.evidence}
+			Records: int(o.records), Rejected: o.rejected, First: o.first, Last: o.last, Evidence: o.evidence.list()}
 		if !clientA {
 			view.Forward, view.Reverse = o.sawBA, o.sawAB
 			view.FwdPkts, view.RevPkts = o.pktsBA, o.pktsAB
 		}
 		v.Views = append(v.Views, view)
 	}
-	slices.SortFunc(v.Views, func(a, b View) int { return cmp.Compare(a.Name+a.ID.String(), b.Name+b.ID.String()) })
+	if len(v.Views) > 1 {
+		slices.SortFunc(v.Views, compareViews)
+	}
 	if j.outsideLeg(&v) {
 		v.OutsideLeg = true
 		return v
@@ -206,6 +208,13 @@ func (j *judge) verdict(k Key, s *Session) Verdict {
 	j.hubBypass(&v)
 	j.unapprovedNAT(&v)
 	return v
+}
+
+// compareViews orders views by name, then observer id, without building
+// strings: it runs for every connection.
+func compareViews(a, b View) int {
+	return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID.Cloud, b.ID.Cloud),
+		cmp.Compare(a.ID.Resource, b.ID.Resource), cmp.Compare(a.ID.ID, b.ID.ID))
 }
 
 // outsideLeg: a NAT observer recorded the connection and the client side

@@ -15,7 +15,9 @@ import (
 // View gives typed, by-column access to a batch of normalized flows. It
 // holds no copy of the data: it is valid while the batch is.
 type View struct {
-	rec  arrow.RecordBatch
+	rec   arrow.RecordBatch
+	valid [NumColumns][]byte // validity bitmaps; nil when a column has no NULL
+	off   [NumColumns]int
 	strs [NumColumns]*array.String
 	i32s [NumColumns]*array.Int32
 	i64s [NumColumns]*array.Int64
@@ -32,6 +34,10 @@ func NewView(rec arrow.RecordBatch) (*View, error) {
 	}
 	v := &View{rec: rec}
 	for i, col := range rec.Columns() {
+		if col.NullN() > 0 {
+			v.valid[i] = col.NullBitmapBytes()
+			v.off[i] = col.Data().Offset()
+		}
 		switch a := col.(type) {
 		case *array.String:
 			v.strs[i] = a
@@ -58,8 +64,20 @@ func (v *View) Rows() int { return int(v.rec.NumRows()) }
 // Batch returns the wrapped batch.
 func (v *View) Batch() arrow.RecordBatch { return v.rec }
 
-// IsNull reports whether column c of row i is NULL.
-func (v *View) IsNull(c Col, i int) bool { return v.rec.Column(int(c)).IsNull(i) }
+// IsNull reports whether column c of row i is NULL. It reads the validity
+// bitmap directly: the correlator asks it for every column of every row.
+func (v *View) IsNull(c Col, i int) bool {
+	b := v.valid[c]
+	if b == nil {
+		return false
+	}
+	j := v.off[c] + i
+	return b[j>>3]&(1<<(uint(j)&7)) == 0
+}
+
+// AllNull reports whether column c is NULL in every row of the batch, so a
+// reader can skip it.
+func (v *View) AllNull(c Col) bool { return v.rec.Column(int(c)).NullN() == v.Rows() }
 
 // Str returns a string column's value ("" when NULL).
 func (v *View) Str(c Col, i int) string { return v.strs[c].Value(i) }
