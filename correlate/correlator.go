@@ -3,6 +3,7 @@ package correlate
 import (
 	"fmt"
 	"hash/fnv"
+	"hash/maphash"
 	"net/netip"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -46,6 +47,7 @@ type Correlator struct {
 	objects    map[string]string
 	last       obsCache
 	lastObject string
+	seed       maphash.Seed // partitions keys when state spills
 	spill      *spiller
 	approx     int64 // estimated bytes of the connection state in memory
 	scratch    []byte
@@ -71,6 +73,7 @@ func New(opts Options) *Correlator {
 		keys:      map[Key]*keyState{},
 		observers: map[uint64]*Observer{},
 		objects:   map[string]string{},
+		seed:      maphash.MakeSeed(),
 	}
 }
 
@@ -196,7 +199,7 @@ func (c *Correlator) spillAll() {
 		}
 	}
 	for k, ks := range c.keys {
-		if c.scratch, c.err = c.spill.write(k, ks, c.scratch); c.err != nil {
+		if c.scratch, c.err = c.spill.write(partition(c.seed, k), k, ks, c.scratch); c.err != nil {
 			return
 		}
 	}
@@ -220,7 +223,7 @@ func (c *Correlator) eachKey(fn func(Key, *keyState)) error {
 	}
 	byPart := make([][]Key, Partitions)
 	for k := range c.keys {
-		p := partition(k)
+		p := partition(c.seed, k)
 		byPart[p] = append(byPart[p], k)
 	}
 	for p := range Partitions {
@@ -277,10 +280,11 @@ func rowEndpoints(v *schema.View, i int) (src, dst Endpoint, ok bool) {
 }
 
 func addrBytes(v *schema.View, pkt, logged schema.Col, i int) ([16]byte, bool) {
-	for _, c := range []schema.Col{pkt, logged} {
-		if !v.IsNull(c, i) {
-			return v.Addr(c, i).As16(), true
-		}
+	if !v.IsNull(pkt, i) {
+		return v.AddrBytes(pkt, i), true
+	}
+	if !v.IsNull(logged, i) {
+		return v.AddrBytes(logged, i), true
 	}
 	return [16]byte{}, false
 }

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"hash/maphash"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,6 +16,7 @@ import (
 // goroutine. The shards together are one run's state: judge them with
 // ResultOf or VerdictsOf.
 type Sharded struct {
+	seed  maphash.Seed
 	parts []*Correlator
 	work  []chan shardWork
 	wg    sync.WaitGroup
@@ -41,7 +43,7 @@ func NewSharded(opts Options, n int) *Sharded {
 	if opts.MemoryLimit > 0 {
 		opts.MemoryLimit = max(opts.MemoryLimit/int64(n), 1)
 	}
-	s := &Sharded{}
+	s := &Sharded{seed: maphash.MakeSeed()}
 	for range n {
 		c := New(opts)
 		ch := make(chan shardWork, 4) // a few batches of slack per shard bound memory
@@ -74,7 +76,7 @@ func (s *Sharded) Add(rec arrow.RecordBatch) error {
 		k, ab, ok := rowKey(v, i)
 		sh := 0
 		if ok {
-			sh = partition(k) % n
+			sh = int(maphash.Comparable(s.seed, k) % uint64(n))
 		} else {
 			// Coverage rows may go to any shard: observers merge.
 			sh = len(v.Str(schema.Observer, i)) % n

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,17 +15,11 @@ import (
 // time, so its memory is about 1/Partitions of the whole state.
 const Partitions = 64
 
-// partition returns the partition of a key: a stable FNV-1a hash of its
-// bytes, the same in every process, so spill files, shards and distributed
-// workers agree (maphash's seed differs per process).
-func partition(k Key) int {
-	h := uint64(14695981039346656037)
-	var buf [keyBytes]byte
-	for _, c := range k.appendBinary(buf[:0]) {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return int(h % Partitions)
+// partition returns the partition of a key under seed. Partitions only
+// need to agree within one process (spill files are not shared), so the
+// fast maphash serves; a distributed engine shuffles by the key itself.
+func partition(seed maphash.Seed, k Key) int {
+	return int(maphash.Comparable(seed, k) % Partitions)
 }
 
 // spiller writes connection state to one file per partition.
@@ -46,8 +41,7 @@ func newSpiller(parent string) (*spiller, error) {
 
 // write appends one key's state to its partition's file as a
 // length-prefixed record.
-func (sp *spiller) write(k Key, ks *keyState, scratch []byte) ([]byte, error) {
-	p := partition(k)
+func (sp *spiller) write(p int, k Key, ks *keyState, scratch []byte) ([]byte, error) {
 	if sp.files[p] == nil {
 		f, err := os.Create(filepath.Join(sp.dir, fmt.Sprintf("part-%02d.spill", p)))
 		if err != nil {

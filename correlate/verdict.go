@@ -90,7 +90,9 @@ type View struct {
 	Evidence         []Evidence
 }
 
-// Verdict is the judgement of one connection.
+// Verdict is the judgement of one connection. Its Views are reused for the
+// next verdict: a caller that keeps a Verdict beyond the callback it got it
+// in keeps a copy (see Clone).
 type Verdict struct {
 	Key            Key
 	Session        *Session
@@ -105,6 +107,12 @@ type Verdict struct {
 	OutsideLeg bool
 }
 
+// Clone returns a copy of v that stays valid after the callback.
+func (v Verdict) Clone() Verdict {
+	v.Views = slices.Clone(v.Views)
+	return v
+}
+
 // judge decides verdicts from summaries and the run's observer state.
 type judge struct {
 	topo       *Topology
@@ -113,6 +121,7 @@ type judge struct {
 	popular    map[Endpoint]uint32
 	spokeAddrs map[netip.Addr]*Resolved
 	hubs       map[string][]*Resolved // approved hub observers per cloud
+	views      []View                 // reused by every verdict
 }
 
 func newJudge(topo *Topology, udp bool, observers map[uint64]*Observer, popular map[Endpoint]uint32) *judge {
@@ -177,7 +186,8 @@ func (j *judge) orient(k Key, s *Session) bool {
 }
 
 func (j *judge) verdict(k Key, s *Session) Verdict {
-	v := Verdict{Key: k, Session: s, Client: k.A, Server: k.B}
+	v := Verdict{Key: k, Session: s, Client: k.A, Server: k.B, Views: j.views[:0]}
+	defer func() { j.views = v.Views[:0] }()
 	clientA := j.orient(k, s)
 	if !clientA {
 		v.Client, v.Server = k.B, k.A

@@ -321,7 +321,7 @@ func runTrace(cmd *cobra.Command, e *env, f *traceFlags, args []string) error {
 	var verdicts []correlate.Verdict
 	err = c.Verdicts(func(v correlate.Verdict) {
 		if m.Key(v.Key) {
-			verdicts = append(verdicts, v)
+			verdicts = append(verdicts, v.Clone())
 		}
 	})
 	if err != nil {

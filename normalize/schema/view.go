@@ -18,13 +18,13 @@ type View struct {
 	rec   arrow.RecordBatch
 	valid [NumColumns][]byte // validity bitmaps; nil when a column has no NULL
 	off   [NumColumns]int
-	strs [NumColumns]*array.String
-	i32s [NumColumns]*array.Int32
-	i64s [NumColumns]*array.Int64
-	ts   [NumColumns]*array.Timestamp
-	adds [NumColumns]*array.FixedSizeBinary
-	bls  [NumColumns]*array.Boolean
-	lab  *array.Map
+	strs  [NumColumns]*array.String
+	i32s  [NumColumns]*array.Int32
+	i64s  [NumColumns]*array.Int64
+	ts    [NumColumns]*array.Timestamp
+	adds  [NumColumns]*array.FixedSizeBinary
+	bls   [NumColumns]*array.Boolean
+	lab   *array.Map
 }
 
 // NewView checks that rec has the normalized schema and wraps it.
@@ -117,6 +117,12 @@ func (v *View) Addr(c Col, i int) netip.Addr {
 		return netip.Addr{}
 	}
 	return AddrFromBytes(v.adds[c].Value(i))
+}
+
+// AddrBytes returns an address column's value in its 16-byte form (IPv4
+// mapped into IPv6), without converting it.
+func (v *View) AddrBytes(c Col, i int) [AddrWidth]byte {
+	return [AddrWidth]byte(v.adds[c].Value(i))
 }
 
 // AddrFromBytes converts the 16-byte Arrow form back to an address.
