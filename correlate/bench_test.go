@@ -120,3 +120,29 @@ func BenchmarkCorrelate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJudge measures the end of a run: judging every connection of a
+// two-shard run. Run it with -cpu 1,2 to see what judging the shards in
+// parallel gains.
+//
+//	go test -run='^$' -bench=Judge -cpu 1,2 ./correlate
+func BenchmarkJudge(b *testing.B) {
+	batches := genBatches(b, 1_000_000)
+	s := NewSharded(Options{}, 2)
+	for _, rec := range batches {
+		if err := s.Add(rec); err != nil {
+			b.Fatal(err)
+		}
+		rec.Release()
+	}
+	parts := s.Close()
+	var conns int64
+	for b.Loop() {
+		res, err := ResultOf(parts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = res.Connections
+	}
+	b.ReportMetric(float64(conns)*float64(b.N)/b.Elapsed().Seconds(), "conns/s")
+}

@@ -26,6 +26,9 @@ type Options struct {
 	// SpillDir is where spill files go; empty means the system's temporary
 	// folder.
 	SpillDir string
+	// Checks names the finding kinds to raise (see Kinds); empty means all.
+	// A connection a skipped check would have flagged has no finding.
+	Checks []string
 }
 
 // Stats count what the correlator was given.

@@ -2,7 +2,11 @@ package correlate
 
 import (
 	"cmp"
+	"errors"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // Result is the outcome of a run: every finding, and the counts reports
@@ -25,6 +29,9 @@ type Result struct {
 	Stats       Stats
 	// Spilled is the connection state written to disk, in bytes.
 	Spilled int64
+	// Skipped lists the finding kinds Options.Checks left out, in Kinds
+	// order; reports say so rather than show them as zero.
+	Skipped []string
 }
 
 // Result judges every connection and collects the findings, worst first.
@@ -36,6 +43,15 @@ func (c *Correlator) Result() (*Result, error) { return ResultOf([]*Correlator{c
 // then time, then endpoints.
 func ResultOf(parts []*Correlator) (*Result, error) {
 	r := &Result{ByKind: map[string]int{}}
+	if len(parts) > 0 {
+		if checks := checkSet(parts[0].opts.Checks); checks != nil {
+			for _, k := range Kinds {
+				if !checks[k] {
+					r.Skipped = append(r.Skipped, k)
+				}
+			}
+		}
+	}
 	err := verdictsOf(parts, func(v Verdict) {
 		s := v.Session
 		r.Connections++
@@ -105,20 +121,53 @@ func verdictsOf(parts []*Correlator, fn func(Verdict), withJudge func(*judge)) e
 		}
 	}
 	j := newJudge(parts[0].topo, parts[0].opts.UDP, observers, popular)
+	j.checks = checkSet(parts[0].opts.Checks)
 	if withJudge != nil {
 		withJudge(j)
 	}
-	for _, p := range parts {
-		err := p.eachKey(func(k Key, ks *keyState) {
-			for _, s := range ks.sessions {
-				fn(j.verdict(k, s))
+	return judgeParts(parts, j, fn)
+}
+
+// judgeParts judges the parts concurrently, one worker per core, each with
+// its own copy of the judge (they share its read-only maps); fn is called
+// by one worker at a time.
+func judgeParts(parts []*Correlator, j *judge, fn func(Verdict)) error {
+	var (
+		mu   sync.Mutex
+		next atomic.Int64
+		wg   sync.WaitGroup
+		errs = make([]error, len(parts))
+	)
+	for range min(len(parts), runtime.GOMAXPROCS(0)) {
+		jw := *j
+		jw.views = nil
+		wg.Go(func() {
+			for p := int(next.Add(1)) - 1; p < len(parts); p = int(next.Add(1)) - 1 {
+				errs[p] = parts[p].eachKey(func(k Key, ks *keyState) {
+					for _, s := range ks.sessions {
+						v := jw.verdict(k, s)
+						mu.Lock()
+						fn(v)
+						mu.Unlock()
+					}
+				})
 			}
 		})
-		if err != nil {
-			return err
-		}
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// checkSet is the set of kinds Options.Checks names, or nil for all.
+func checkSet(kinds []string) map[string]bool {
+	if len(kinds) == 0 {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, k := range kinds {
+		set[k] = true
+	}
+	return set
 }
 
 var severityRank = map[string]int{"high": 0, "medium": 1, "low": 2}

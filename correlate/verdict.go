@@ -102,6 +102,8 @@ type Verdict struct {
 	// Insufficient is set when a finding could not be judged because an
 	// observer it depends on did not cover the connection's span.
 	Insufficient bool
+	// serverPublic caches topo.IsPublic(Server): two checks ask it.
+	serverPublic bool
 	// OutsideLeg is set for a NAT's outside leg (the NAT's own address to
 	// the server): evidence about the NAT, never a finding of its own.
 	OutsideLeg bool
@@ -121,6 +123,7 @@ type judge struct {
 	popular    map[Endpoint]uint32
 	spokeAddrs map[netip.Addr]*Resolved
 	hubs       map[string][]*Resolved // approved hub observers per cloud
+	checks     map[string]bool        // the kinds to raise; nil means all
 	views      []View                 // reused by every verdict
 }
 
@@ -213,12 +216,24 @@ func (j *judge) verdict(k Key, s *Session) Verdict {
 		v.OutsideLeg = true
 		return v
 	}
-	j.oneWay(&v)
-	j.asymmetric(&v)
-	j.hubBypass(&v)
-	j.unapprovedNAT(&v)
+	v.serverPublic = j.topo.IsPublic(v.Server.IP())
+	if j.on(KindOneWay) {
+		j.oneWay(&v)
+	}
+	if j.on(KindAsymmetric) {
+		j.asymmetric(&v)
+	}
+	if j.on(KindHubBypass) {
+		j.hubBypass(&v)
+	}
+	if j.on(KindUnapprovedNAT) {
+		j.unapprovedNAT(&v)
+	}
 	return v
 }
+
+// on reports whether the run raises findings of this kind.
+func (j *judge) on(kind string) bool { return j.checks == nil || j.checks[kind] }
 
 // compareViews orders views by name, then observer id, without building
 // strings: it runs for every connection.
@@ -346,17 +361,17 @@ func (j *judge) split(v *Verdict) *[2]View {
 }
 
 func (j *judge) hubBypass(v *Verdict) {
-	if !j.topo.IsPublic(v.Server.IP()) {
-		return
-	}
-	cloud, inSpoke := j.clientSpoke(v)
-	if !inSpoke {
+	if !v.serverPublic {
 		return
 	}
 	for _, w := range v.Views {
 		if w.Role.Hub() && w.Approved() {
 			return // an approved hub recorded it
 		}
+	}
+	cloud, inSpoke := j.clientSpoke(v)
+	if !inSpoke {
+		return
 	}
 	var covering *Resolved
 	for _, h := range j.hubs[cloud] {
@@ -411,7 +426,7 @@ func (j *judge) clientSpoke(v *Verdict) (string, bool) {
 }
 
 func (j *judge) unapprovedNAT(v *Verdict) {
-	if !j.topo.IsPublic(v.Server.IP()) {
+	if !v.serverPublic {
 		return
 	}
 	var nats []View

@@ -20,6 +20,9 @@ func Markdown(w io.Writer, r *correlate.Result, s Summary) error {
 			clock(r.First, "2006-01-02 15:04"), clock(r.Last, "2006-01-02 15:04"), count(s.Objects),
 			count(r.Stats.Records+r.Stats.Coverage+r.Stats.Skipped), count(r.Connections), count(r.Insufficient))
 	}
+	if len(r.Skipped) > 0 {
+		ew.printf("Checks not run (--checks): %s.\n\n", strings.Join(r.Skipped, ", "))
+	}
 	if s.Problems != "" {
 		ew.printf("Input problems: %s.\n\n", s.Problems)
 	}
@@ -29,6 +32,9 @@ func Markdown(w io.Writer, r *correlate.Result, s Summary) error {
 	}
 	ew.printf("| kind | high | medium | low |\n|---|---:|---:|---:|\n")
 	for _, kind := range correlate.Kinds {
+		if slices.Contains(r.Skipped, kind) {
+			continue
+		}
 		var n [3]int
 		for _, f := range r.Findings {
 			if f.Kind == kind {

@@ -66,6 +66,9 @@ func header(w *errWriter, r *correlate.Result, s Summary) {
 		count(s.Objects), count(r.Stats.Records+r.Stats.Coverage+r.Stats.Skipped), count(r.Stats.Coverage), len(r.Observers))
 	w.printf("  %s connections judged; %s lacked coverage to judge; %s NAT outside legs\n",
 		count(r.Connections), count(r.Insufficient), count(r.OutsideLegs))
+	if len(r.Skipped) > 0 {
+		w.printf("  checks not run (--checks): %s\n", strings.Join(r.Skipped, ", "))
+	}
 	if s.Problems != "" {
 		w.printf("  input problems: %s (see stderr)\n", s.Problems)
 	}
@@ -80,6 +83,9 @@ func kindTable(w *errWriter, r *correlate.Result) {
 	w.printf("Findings\n")
 	w.printf("  %-16s %6s %6s %6s %6s\n", "kind", "high", "medium", "low", "total")
 	for _, kind := range correlate.Kinds {
+		if slices.Contains(r.Skipped, kind) {
+			continue
+		}
 		var n [3]int
 		for _, f := range r.Findings {
 			if f.Kind == kind {

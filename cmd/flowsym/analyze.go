@@ -25,6 +25,7 @@ type analyzeFlags struct {
 	config       string
 	udp          bool
 	failOn       string
+	checks       string
 	export       string
 	exportSchema string
 	appendExport bool
@@ -71,6 +72,7 @@ line on stderr sums it up for log pipelines.`,
 	f.output.register(cmd.Flags(), analyzeFormats)
 	f.corr.register(cmd)
 	cmd.Flags().StringVar(&f.failOn, "fail-on", "", "exit with code 1 when a finding of these kinds is raised: kinds separated by commas, or any (example: --fail-on asymmetric,hub_bypass)")
+	cmd.Flags().StringVar(&f.checks, "checks", "", "raise only these finding kinds, separated by commas (default: all); the others are reported as not run (example: --checks one_way)")
 	cmd.Flags().StringVar(&f.export, "export", "", "also write the analysis as Parquet to this folder or prefix: flows/, connections/ and findings/,\n"+
 		"Hive-partitioned by date (docs/analysis-export.md) (example: --export s3://lake/flowsym)")
 	cmd.Flags().StringVar(&f.exportSchema, "export-schema", export.SchemaFlowsym, "shape of the --export files: flowsym (flat columns) or ocsf (OCSF Network Activity and Detection Finding) (example: --export-schema ocsf)")
@@ -102,9 +104,18 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 	if err := f.output.check(analyzeFormats); err != nil {
 		return err
 	}
-	failOn, err := parseFailOn(f.failOn)
+	failOn, err := parseKinds("fail-on", f.failOn)
 	if err != nil {
 		return err
+	}
+	checks, err := parseKinds("checks", f.checks)
+	if err != nil {
+		return err
+	}
+	for _, k := range failOn {
+		if len(checks) > 0 && !slices.Contains(checks, k) && f.failOn != "any" {
+			return usageError("--fail-on %s: --checks does not run that check", k)
+		}
 	}
 	topo, err := loadTopology(f.config)
 	if err != nil {
@@ -118,6 +129,7 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 	if err != nil {
 		return err
 	}
+	opts.Checks = checks
 	start := e.now()
 	e.summary, e.metricsFile = newSummary("analyze", start), f.output.metricsFile
 	runID := newRunID(start, f.runID)

@@ -264,3 +264,33 @@ func TestAnalyzeExportScheduled(t *testing.T) {
 		t.Errorf("bad schema: exit %d: %s", code, stderr)
 	}
 }
+
+// TestChecksRestrictsFindings: --checks one_way raises exactly the one_way
+// findings of a full run, and says which checks it left out.
+func TestChecksRestrictsFindings(t *testing.T) {
+	args := []string{"analyze", "--config", "../../testdata/analyze/flowsym.yaml", "--format", "json", "../../testdata/analyze/logs"}
+	code, full, stderr := flowsym(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, only, stderr := flowsym(t, append(args, "--checks", "one_way")...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var want []string
+	for _, line := range strings.Split(strings.TrimSpace(full), "\n") {
+		if strings.Contains(line, `"kind":"one_way"`) {
+			want = append(want, line)
+		}
+	}
+	if got := strings.Split(strings.TrimSpace(only), "\n"); len(want) == 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("--checks one_way gave\n%s\nwant the one_way lines of a full run\n%s", only, strings.Join(want, "\n"))
+	}
+	_, text, _ := flowsym(t, "analyze", "--config", "../../testdata/analyze/flowsym.yaml", "--checks", "one_way", "../../testdata/analyze/logs")
+	if !strings.Contains(text, "checks not run (--checks): asymmetric, hub_bypass, unapproved_nat") || strings.Contains(text, "hub_bypass    ") {
+		t.Errorf("the text report does not say which checks were left out:\n%s", text)
+	}
+	if code, _, stderr := flowsym(t, "analyze", "--checks", "one_way", "--fail-on", "hub_bypass", "../../testdata/analyze/logs"); code != exitUsage || !strings.Contains(stderr, "--checks does not run") {
+		t.Errorf("--fail-on a check not run: exit %d: %s", code, stderr)
+	}
+}

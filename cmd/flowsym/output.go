@@ -59,8 +59,8 @@ func (f *outputFlags) write(e *env, render func(io.Writer) error) error {
 	return nil
 }
 
-// parseFailOn checks --fail-on: finding kinds, comma separated, or "any".
-func parseFailOn(s string) ([]string, error) {
+// parseKinds checks a flag of finding kinds, comma separated, or "any".
+func parseKinds(flag, s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -73,7 +73,7 @@ func parseFailOn(s string) ([]string, error) {
 		case slices.Contains(correlate.Kinds, k):
 			kinds = append(kinds, k)
 		default:
-			return nil, usageError("--fail-on %q: want finding kinds (%s) or any", k, strings.Join(correlate.Kinds, ", "))
+			return nil, usageError("--%s %q: want finding kinds (%s) or any", flag, k, strings.Join(correlate.Kinds, ", "))
 		}
 	}
 	return kinds, nil
