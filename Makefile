@@ -80,3 +80,11 @@ check: lint test bench-module fuzz
 
 clean:
 	rm -rf bin out cover.out
+
+# bench-e2e times flowsym against DuckDB end to end on generated AWS flow
+# logs, alternating runs, and prints the ratios against issue 7's targets and
+# a memory series (docs/bench-e2e.md). About 15 minutes on 2 cores; pass
+# -dir to `go run ./e2e` to keep the generated logs between runs.
+.PHONY: bench-e2e
+bench-e2e:
+	cd bench && $(GO) run ./e2e -layout both

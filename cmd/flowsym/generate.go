@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/flowsym/flowsym/internal/estate"
+	"github.com/flowsym/flowsym/internal/loadgen"
 )
 
 type generateFlags struct {
@@ -21,6 +25,8 @@ type generateFlags struct {
 	reject    float64
 	scripted  bool
 	overwrite bool
+	records   int64
+	oneObject bool
 }
 
 func newGenerateCommand(e *env) *cobra.Command {
@@ -37,12 +43,23 @@ not raise one (coverage holes, NAT outside legs, connection observers, port
 reuse). The same seed writes the same bytes.
 
 It is the bundled demo (make demo) and the data of the benchmarks;
-docs/demo-estate.md describes what it contains.`,
+docs/demo-estate.md describes what it contains.
+
+With --records N it writes the load estate instead: exactly N AWS
+default-format records of a hub-and-spoke VPC, gzipped in the S3 key layout
+(one object per 5-minute slot, or one big object with --one-object), with
+Zipf-popular destinations, long-lived connections, port reuse, IPv6, UDP,
+ICMP, NODATA and about 1.7% one-way TCP connections. DIR/truth.json says how
+many are one-way; make bench-e2e times flowsym and DuckDB on it
+(docs/bench-e2e.md).`,
 		Example: `  flowsym generate --out out/demo
   flowsym analyze --config out/demo/flowsym.yaml out/demo/logs
 
   # A larger estate for benchmarks: 15 minutes, 2000 new connections per spoke per minute
-  flowsym generate --out out/big --duration 15m --scale 2000 --workloads 200 --no-scripted --one-way 0.01`,
+  flowsym generate --out out/big --duration 15m --scale 2000 --workloads 200 --scripted=false --one-way 0.01
+
+  # The load estate of the end-to-end benchmark: 5M records in 25 objects
+  flowsym generate --out out/load --records 5000000`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e.started = true
 			return runGenerate(cmd, e, &f)
@@ -58,6 +75,8 @@ docs/demo-estate.md describes what it contains.`,
 	fs.Float64Var(&f.oneWay, "one-way", 0, "share of background connections that get no reply, 0 to 1 (example: --one-way 0.01)")
 	fs.Float64Var(&f.reject, "reject", 0, "share of background connections replaced by rejected inbound scans (example: --reject 0.005)")
 	fs.BoolVar(&f.scripted, "scripted", true, "include the scripted faults and exceptions; --scripted=false leaves only background traffic (example: --scripted=false)")
+	fs.Int64Var(&f.records, "records", 0, "write the load estate of exactly this many AWS records instead of the demo estate (example: --records 5000000)")
+	fs.BoolVar(&f.oneObject, "one-object", false, "with --records: one big gzip object instead of one per 5-minute slot (example: --one-object)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an estate already in --out (example: --overwrite)")
 	return cmd
 }
@@ -65,6 +84,12 @@ docs/demo-estate.md describes what it contains.`,
 func runGenerate(cmd *cobra.Command, e *env, f *generateFlags) error {
 	if f.out == "" {
 		return usageError("--out is required: the folder to write the estate to")
+	}
+	if f.records > 0 {
+		return runLoadGenerate(cmd, e, f)
+	}
+	if f.oneObject {
+		return usageError("--one-object goes with --records")
 	}
 	start, err := time.Parse(time.RFC3339, f.start)
 	if err != nil {
@@ -82,4 +107,29 @@ func runGenerate(cmd *cobra.Command, e *env, f *generateFlags) error {
 	enc := json.NewEncoder(e.stdout)
 	return enc.Encode(map[string]any{"records": truth.Records, "objects": truth.Objects, "bytes": truth.Bytes,
 		"findings": len(truth.Findings), "by_kind": truth.ByKind, "insufficient_coverage": truth.InsufficientCoverage})
+}
+
+// runLoadGenerate writes the load estate: DIR/logs, DIR/flowsym.yaml and
+// DIR/truth.json.
+func runLoadGenerate(cmd *cobra.Command, e *env, f *generateFlags) error {
+	logs := filepath.Join(f.out, "logs")
+	if _, err := os.Stat(logs); err == nil && !f.overwrite {
+		return usageError("%s already holds an estate: give --overwrite to replace it", f.out)
+	}
+	if err := os.RemoveAll(logs); err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	began := e.now()
+	truth, err := loadgen.Generate(cmd.Context(), loadgen.Config{Records: f.records, OneObject: f.oneObject, Seed: f.seed, Dir: logs})
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	err = errors.Join(os.WriteFile(filepath.Join(f.out, "flowsym.yaml"), []byte(truth.Topology()), 0o644),
+		loadgen.WriteTruth(filepath.Join(f.out, "truth.json"), truth))
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	fmt.Fprintf(e.stderr, "flowsym: wrote %d records in %d objects (%s) to %s in %s; %d one-way TCP connections (truth.json)\n",
+		truth.Records, truth.Objects, humanBytes(truth.Bytes), f.out, e.now().Sub(began).Round(time.Millisecond), truth.OneWay)
+	return json.NewEncoder(e.stdout).Encode(truth)
 }
