@@ -26,6 +26,12 @@ type Options struct {
 	// SpillDir is where spill files go; empty means the system's temporary
 	// folder.
 	SpillDir string
+	// Pressure, when set with a MemoryLimit, reports that the process is
+	// short of memory whatever the estimate says: the correlator then
+	// spills unless its state is small (it asks every few thousand
+	// records). Estimates are measured on typical estates; this catches
+	// the ones they miss.
+	Pressure func() bool
 	// Checks names the finding kinds to raise (see Kinds); empty means all.
 	// A connection a skipped check would have flagged has no finding.
 	Checks []string
@@ -152,10 +158,24 @@ func (c *Correlator) addKeyed(v *schema.View, i int, key Key, ab, keyed bool) {
 	before := ks.cost()
 	ks.add(&s, c.gap)
 	c.approx += ks.cost() - before
-	if c.opts.MemoryLimit > 0 && c.approx > c.opts.MemoryLimit {
+	if c.opts.MemoryLimit > 0 && c.overLimit() {
 		c.spillAll()
 	}
 }
+
+// overLimit reports whether the state should spill: past its estimated
+// budget, or, when the process reports pressure, past a sixteenth of it (a
+// smaller state is not worth a spill run of its own).
+func (c *Correlator) overLimit() bool {
+	if c.approx > c.opts.MemoryLimit {
+		return true
+	}
+	return c.opts.Pressure != nil && c.Stats.Records%pressureEvery == 0 &&
+		c.approx > c.opts.MemoryLimit/16 && c.opts.Pressure()
+}
+
+// pressureEvery is how many records pass between asking Options.Pressure.
+const pressureEvery = 4096
 
 // Estimated heap bytes of connection state, measured with
 // BenchmarkCorrelate (about 610 bytes for a connection of two observers

@@ -711,3 +711,51 @@ func splitRandom(r *rand.Rand, recs []refRecord, n int) [][]refRecord {
 	}
 	return parts
 }
+
+// TestPressureSpills: a correlator whose estimate stays far below its limit
+// spills when Options.Pressure says the process is short of memory, and
+// its findings are those of an in-memory run.
+func TestPressureSpills(t *testing.T) {
+	batches := genBatches(t, 60_000)
+	defer func() {
+		for _, rec := range batches {
+			rec.Release()
+		}
+	}()
+	run := func(opts Options) *Result {
+		c := New(opts)
+		defer c.Close()
+		for _, rec := range batches {
+			if err := c.Add(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := c.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	want := run(Options{})
+	asked := 0
+	got := run(Options{MemoryLimit: 1 << 40, SpillDir: t.TempDir(), Pressure: func() bool { asked++; return asked%3 == 0 }})
+	// A state under a sixteenth of the limit never spills, whatever the
+	// pressure: a limit so large means never.
+	if asked != 0 || got.Spilled != 0 {
+		t.Fatalf("asked %d times, spilled %d bytes with a state far below 1/16 of the limit", asked, got.Spilled)
+	}
+	// A limit the estimate stays under does not spill by itself...
+	if got = run(Options{MemoryLimit: 64 << 20, SpillDir: t.TempDir()}); got.Spilled != 0 {
+		t.Fatalf("spilled %d bytes under the limit without pressure", got.Spilled)
+	}
+	// ...but does when the process reports pressure.
+	got = run(Options{MemoryLimit: 64 << 20, SpillDir: t.TempDir(), Pressure: func() bool { asked++; return asked%3 == 0 }})
+	if asked == 0 || got.Spilled == 0 {
+		t.Fatalf("asked %d times, spilled %d bytes", asked, got.Spilled)
+	}
+	if want.Connections != got.Connections || !slices.EqualFunc(want.Findings, got.Findings, func(a, b Finding) bool {
+		return a.Kind == b.Kind && a.Client == b.Client && a.Server == b.Server && a.FirstSeen == b.FirstSeen
+	}) {
+		t.Errorf("spilled under pressure: %d connections, %d findings; in memory %d, %d", got.Connections, len(got.Findings), want.Connections, len(want.Findings))
+	}
+}

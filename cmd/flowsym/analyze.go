@@ -125,10 +125,11 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 	if err != nil {
 		return err
 	}
-	opts, err := f.corr.options(topo, f.udp)
+	opts, restore, err := f.corr.options(topo, f.udp)
 	if err != nil {
 		return err
 	}
+	defer restore()
 	opts.Checks = checks
 	start := e.now()
 	e.summary, e.metricsFile = newSummary("analyze", start), f.output.metricsFile
@@ -309,10 +310,11 @@ func runTrace(cmd *cobra.Command, e *env, f *traceFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts, err := f.corr.options(topo, f.udp)
+	opts, restore, err := f.corr.options(topo, f.udp)
 	if err != nil {
 		return err
 	}
+	defer restore()
 	e.summary, e.metricsFile = newSummary("trace", e.now()), f.output.metricsFile
 	// The whole correlator runs, so the verdict uses the same coverage and
 	// port statistics as analyze would.

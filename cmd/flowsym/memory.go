@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
 	"strconv"
 	"strings"
 
@@ -18,16 +21,48 @@ type correlateFlags struct {
 
 func (f *correlateFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.memoryLimit, "memory-limit", "2GiB",
-		"connection state kept in memory before it spills to disk, hash-partitioned, and is judged a partition at a time; 0 never spills (example: --memory-limit 512MiB)")
+		"memory the run aims to stay under: connection state spills to disk, hash-partitioned, as the heap nears it,\n"+
+			"and is judged a partition at a time; 0 never spills (example: --memory-limit 512MiB)")
 	cmd.Flags().StringVar(&f.spillDir, "spill-dir", "", "folder for spill files (default: the system's temporary folder) (example: --spill-dir /var/tmp)")
 }
 
-func (f *correlateFlags) options(topo *correlate.Topology, udp bool) (correlate.Options, error) {
+// options returns the correlator's options for --memory-limit and sets the
+// Go runtime's soft memory limit to it for the run (the returned func
+// restores the previous one).
+//
+// The limit is split three ways: the correlator's estimate of its state
+// may take half; the other half is for the decoders' buffers, batches in
+// flight and the collector's headroom. Because an estimate can be wrong
+// for an estate it was not measured on, the correlator also spills when
+// the live heap, as the last collection measured it, passes 60% of the
+// limit; the runtime's memory limit makes the collector run often enough
+// near the limit for that figure to be fresh.
+func (f *correlateFlags) options(topo *correlate.Topology, udp bool) (correlate.Options, func(), error) {
 	limit, err := parseBytes(f.memoryLimit)
 	if err != nil {
-		return correlate.Options{}, usageError("--memory-limit: %v", err)
+		return correlate.Options{}, nil, usageError("--memory-limit: %v", err)
 	}
-	return correlate.Options{Topology: topo, UDP: udp, MemoryLimit: limit, SpillDir: f.spillDir}, nil
+	opts := correlate.Options{Topology: topo, UDP: udp, SpillDir: f.spillDir}
+	if limit <= 0 {
+		return opts, func() {}, nil
+	}
+	opts.MemoryLimit = max(limit/2, 1)
+	opts.Pressure = heapAbove(limit / 10 * 6)
+	prev := debug.SetMemoryLimit(limit)
+	return opts, func() { debug.SetMemoryLimit(prev) }, nil
+}
+
+// heapAbove reports whether the live heap the last garbage collection
+// found is above n bytes.
+func heapAbove(n int64) func() bool {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var mu sync.Mutex // shards ask concurrently; the sample is reused
+	return func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		metrics.Read(sample)
+		return sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > uint64(n)
+	}
 }
 
 // parseBytes reads sizes such as 512MiB, 2GiB, 1.5G or 1000000.
