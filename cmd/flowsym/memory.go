@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"runtime/debug"
 	"runtime/metrics"
-	"sync"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
