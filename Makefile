@@ -8,7 +8,7 @@ FUZZTIME  ?= 10s
 # Fuzz targets as package:target; each runs for FUZZTIME in `make fuzz`.
 FUZZ_TARGETS ?= $(shell grep -ho '^func Fuzz[A-Za-z0-9]*' $$(git ls-files '*_test.go' 2>/dev/null) 2>/dev/null | sed 's/func //' | sort -u)
 
-.PHONY: all build test test-short test-race fuzz bench bench-module demo lint fmt cover deps check clean
+.PHONY: all build test test-short test-race fuzz bench bench-module beam-module demo lint fmt cover deps check clean
 
 all: build
 
@@ -73,10 +73,17 @@ demo: build
 bench-module:
 	cd bench && $(GO) vet ./... && $(GO) test ./...
 
+# beam-module checks the Apache Beam pipeline's separate module (dist/beam,
+# docs/beam.md): its go.sum is tidy against the main module, vet,
+# staticcheck, and its tests, which run the pipeline on Prism and compare it
+# with the CLI. The first build compiles the Beam SDK (about 3-7 minutes).
+beam-module: deps
+	cd dist/beam && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) tool staticcheck ./... && $(GO) test ./...
+
 # check is everything CI checks: lint, all tests (emulators required when
-# FLOWSYM_REQUIRE_EMULATORS=1), the bench module, and a short run of every
-# fuzz target.
-check: lint test bench-module fuzz
+# FLOWSYM_REQUIRE_EMULATORS=1), the bench and Beam modules, and a short run
+# of every fuzz target.
+check: lint test bench-module beam-module fuzz
 
 clean:
 	rm -rf bin out cover.out
