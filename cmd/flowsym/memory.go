@@ -27,16 +27,19 @@ func (f *correlateFlags) register(cmd *cobra.Command) {
 }
 
 // options returns the correlator's options for --memory-limit and sets the
-// Go runtime's soft memory limit to it for the run (the returned func
-// restores the previous one).
+// Go runtime's soft memory limit for the run (the returned func restores
+// the previous one).
 //
-// The limit is split three ways: the correlator's estimate of its state
-// may take half; the other half is for the decoders' buffers, batches in
-// flight and the collector's headroom. Because an estimate can be wrong
-// for an estate it was not measured on, the correlator also spills when
-// the live heap, as the last collection measured it, passes 60% of the
-// limit; the runtime's memory limit makes the collector run often enough
-// near the limit for that figure to be fresh.
+// A process needs about 130 MiB whatever its input (decoders' buffers,
+// batches in flight, the runtime), and the collector needs headroom over
+// the live heap, so the limit is not all the correlator's: its estimate of
+// its state may take 40%, and the runtime's soft limit is 80%, which keeps
+// the peak RSS under the limit from about 192MiB up (docs/performance.md
+// has the figures). Because an estimate can be wrong for an estate it was
+// not measured on, the correlator also spills when the live heap, as the
+// last collection measured it, passes half the limit; the runtime's limit
+// makes the collector run often enough near it for that figure to be
+// fresh.
 func (f *correlateFlags) options(topo *correlate.Topology, udp bool) (correlate.Options, func(), error) {
 	limit, err := parseBytes(f.memoryLimit)
 	if err != nil {
@@ -46,9 +49,9 @@ func (f *correlateFlags) options(topo *correlate.Topology, udp bool) (correlate.
 	if limit <= 0 {
 		return opts, func() {}, nil
 	}
-	opts.MemoryLimit = max(limit/2, 1)
-	opts.Pressure = heapAbove(limit / 10 * 6)
-	prev := debug.SetMemoryLimit(limit)
+	opts.MemoryLimit = max(limit/10*4, 1)
+	opts.Pressure = heapAbove(limit / 2)
+	prev := debug.SetMemoryLimit(limit / 10 * 8)
 	return opts, func() { debug.SetMemoryLimit(prev) }, nil
 }
 
