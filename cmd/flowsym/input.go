@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -105,10 +103,10 @@ func (f *inputFlags) plan(e *env, args []string) (*input, error) {
 	}
 	now := e.now()
 	var span ingest.Span
-	if span.Start, err = parseTimeFlag(f.since, now); err != nil {
+	if span.Start, err = ingest.ParseTime(f.since, now); err != nil {
 		return nil, usageError("--since: %v", err)
 	}
-	if span.End, err = parseTimeFlag(f.until, now); err != nil {
+	if span.End, err = ingest.ParseTime(f.until, now); err != nil {
 		return nil, usageError("--until: %v", err)
 	}
 	if !span.Start.IsZero() && !span.End.IsZero() && !span.End.After(span.Start) {
@@ -259,26 +257,4 @@ func (in *input) list(ctx context.Context, r root, rem remote, yield func(normal
 	return ingest.ListWindow(ctx, rem.st, rem.prefix, in.span, func(o ingest.Object) error {
 		return job(rem.st, o)
 	})
-}
-
-// parseTimeFlag reads --since/--until: RFC 3339, a date or date and time
-// in UTC, or a duration meaning that long before now ("90m", "1h", "2d").
-func parseTimeFlag(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02T15", time.DateOnly} {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(d); err == nil && n >= 0 {
-			return now.Add(-time.Duration(n) * 24 * time.Hour).UTC(), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d).UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-20T10:00:00Z), a date (2026-11-20) or a duration back from now (1h, 2d)", s)
 }

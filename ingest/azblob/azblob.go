@@ -105,7 +105,7 @@ func New(ctx context.Context, account, containerName string, opts Options) (*Buc
 	svc := opts.Client
 	if svc == nil {
 		var err error
-		svc, err = newClient(account, opts, p)
+		svc, err = NewClient(account, opts)
 		if err != nil {
 			return nil, fmt.Errorf("azblob %s: %s", b.base, ingest.Scrub(err.Error()))
 		}
@@ -114,7 +114,14 @@ func New(ctx context.Context, account, containerName string, opts Options) (*Buc
 	return b, nil
 }
 
-func newClient(account string, opts Options, p ingest.RetryPolicy) (*azblob.Client, error) {
+// NewClient returns a service client for account, with credentials found
+// as New finds them (opts.SAS, then the environment: a connection string, a
+// SAS token, a shared key, else the default Azure credential chain) and
+// the retries and timeouts of opts.Retry. Other code that reaches Azure
+// Blob Storage (the Beam pipeline's file system) uses it so that
+// credentials work the same everywhere.
+func NewClient(account string, opts Options) (*azblob.Client, error) {
+	p := opts.Retry.Defaults()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64 // one per concurrent object
 	tr.ResponseHeaderTimeout = p.StallTimeout

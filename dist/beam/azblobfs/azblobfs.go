@@ -22,20 +22,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+
+	flowazblob "github.com/flowsym/flowsym/ingest/azblob"
 )
 
 // Scheme is the URL scheme the file system serves.
@@ -44,10 +43,10 @@ const Scheme = "azblob"
 // Environment variables, as the Azure CLI and flowsym's Azure store name
 // them.
 const (
-	EnvConnectionString = "AZURE_STORAGE_CONNECTION_STRING"
-	EnvSASToken         = "AZURE_STORAGE_SAS_TOKEN"
-	EnvKey              = "AZURE_STORAGE_KEY"
-	EnvAccount          = "AZURE_STORAGE_ACCOUNT"
+	EnvConnectionString = flowazblob.EnvConnectionString
+	EnvSASToken         = flowazblob.EnvSASToken
+	EnvKey              = flowazblob.EnvKey
+	EnvAccount          = flowazblob.EnvAccount
 )
 
 var registerOnce sync.Once
@@ -132,46 +131,10 @@ func (f *FS) blob(name string) (*blockblob.Client, path, error) {
 	return c.NewBlockBlobClient(p.blob), p, nil
 }
 
+// newClient builds the account's client as flowsym's Azure store does,
+// with its credential order, retries and timeouts.
 func newClient(account string) (*azblob.Client, error) {
-	co := &azblob.ClientOptions{ClientOptions: policy.ClientOptions{
-		Retry: policy.RetryOptions{MaxRetries: 5, RetryDelay: 500 * time.Millisecond, MaxRetryDelay: 30 * time.Second},
-	}}
-	serviceURL := "https://" + account + ".blob.core.windows.net/"
-	if cs := os.Getenv(EnvConnectionString); cs != "" {
-		if name := connField(cs, "AccountName"); name != "" && name != account {
-			return nil, fmt.Errorf("%s is for account %q, not %q", EnvConnectionString, name, account)
-		}
-		return azblob.NewClientFromConnectionString(cs, co)
-	}
-	if sas := strings.TrimPrefix(os.Getenv(EnvSASToken), "?"); sas != "" {
-		return azblob.NewClientWithNoCredential(serviceURL+"?"+sas, co)
-	}
-	if key := os.Getenv(EnvKey); key != "" {
-		if a := os.Getenv(EnvAccount); a != "" && a != account {
-			return nil, fmt.Errorf("%s is the key of account %q (%s), not %q", EnvKey, a, EnvAccount, account)
-		}
-		cred, err := azblob.NewSharedKeyCredential(account, key)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvKey, err)
-		}
-		return azblob.NewClientWithSharedKeyCredential(serviceURL, cred, co)
-	}
-	cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: co.ClientOptions})
-	if err != nil {
-		return nil, err
-	}
-	return azblob.NewClient(serviceURL, cred, co)
-}
-
-// connField returns one field of a connection string.
-func connField(cs, field string) string {
-	for part := range strings.SplitSeq(cs, ";") {
-		k, v, ok := strings.Cut(part, "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), field) {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
+	return flowazblob.NewClient(account, flowazblob.Options{})
 }
 
 // List implements filesystem.Interface. The glob's blob part matches as

@@ -19,6 +19,7 @@ import (
 	"github.com/flowsym/flowsym/correlate"
 	"github.com/flowsym/flowsym/dist/beam/flowbeam"
 	"github.com/flowsym/flowsym/dist/beam/internal/beamtest"
+	"github.com/flowsym/flowsym/ingest"
 	"github.com/flowsym/flowsym/ingest/ingesttest/emulator"
 	"github.com/flowsym/flowsym/ingest/stores"
 	"github.com/flowsym/flowsym/report"
@@ -94,10 +95,10 @@ func TestWindowShardsAndSmallState(t *testing.T) {
 		Output: filepath.Join(out, "findings.jsonl"), OutputShards: 3, Export: filepath.Join(out, "export"),
 		MaxKeys: 300, BatchRows: 500, Checks: checks}
 	var err error
-	if opts.Since, err = flowbeam.ParseTime(since, time.Now()); err != nil {
+	if opts.Since, err = ingest.ParseTime(since, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if opts.Until, err = flowbeam.ParseTime(until, time.Now()); err != nil {
+	if opts.Until, err = ingest.ParseTime(until, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	run(t, opts)
@@ -275,26 +276,6 @@ func TestOptionsRejected(t *testing.T) {
 				t.Fatalf("Build: %v, want an error with %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestParseTime(t *testing.T) {
-	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Time{
-		"2026-11-20T10:00:00Z": time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC),
-		"2026-11-20":           time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC),
-		"2026-11-20T10":        time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC),
-		"90m":                  now.Add(-90 * time.Minute),
-		"2d":                   now.Add(-48 * time.Hour),
-		"":                     {},
-	} {
-		got, err := flowbeam.ParseTime(in, now)
-		if err != nil || !got.Equal(want) {
-			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	if _, err := flowbeam.ParseTime("yesterday", now); err == nil {
-		t.Error("ParseTime(yesterday) succeeded")
 	}
 }
 

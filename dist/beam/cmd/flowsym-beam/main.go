@@ -27,6 +27,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/flowsym/flowsym/dist/beam/flowbeam"
+	"github.com/flowsym/flowsym/ingest"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
@@ -87,10 +88,10 @@ func (f *flags) options(now time.Time) (flowbeam.Options, error) {
 		Output: f.output, OutputShards: f.outputShards, Export: f.export, ExportSchema: f.exportSchema,
 		RunID: f.runID, MaxKeys: f.maxKeys, Version: version}
 	var err error
-	if o.Since, err = flowbeam.ParseTime(f.since, now); err != nil {
+	if o.Since, err = ingest.ParseTime(f.since, now); err != nil {
 		return o, fmt.Errorf("--since: %w", err)
 	}
-	if o.Until, err = flowbeam.ParseTime(f.until, now); err != nil {
+	if o.Until, err = ingest.ParseTime(f.until, now); err != nil {
 		return o, fmt.Errorf("--until: %w", err)
 	}
 	if f.config != "" {
