@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -31,14 +32,17 @@ func (w Window) open() bool { return w.Since == 0 && w.Until == 0 }
 // nothing per row.
 type column struct {
 	n     int
-	valid []byte  // 1 for a value, 0 for NULL, one per row; packed at Flush
+	nulls []int32 // the rows that are NULL, ascending: most columns have none, so a value costs no validity entry
 	nums  []int64 // int32, int64, time and bool values
 	addrs [][AddrWidth]byte
 	data  []byte  // string bytes
 	ends  []int32 // string end offsets into data, one per row
 }
 
-func (c *column) isValid(i int) bool { return c.valid[i] != 0 }
+func (c *column) isValid(i int) bool {
+	_, null := slices.BinarySearch(c.nulls, int32(i))
+	return i < c.n && !null
+}
 
 func (c *column) end(i int) int32 {
 	if i < 0 {
@@ -130,7 +134,6 @@ func (b *Builder) slot(c Col) *column {
 	if col.n != b.rows {
 		b.align(c, col)
 	}
-	col.valid = append(col.valid, 1)
 	col.n++
 	return col
 }
@@ -145,7 +148,7 @@ func (b *Builder) align(c Col, col *column) {
 }
 
 func (b *Builder) appendNull(c Col, col *column) {
-	col.valid = append(col.valid, 0)
+	col.nulls = append(col.nulls, int32(col.n))
 	switch table[c].Kind {
 	case KindString:
 		col.ends = append(col.ends, col.end(col.n-1))
@@ -161,7 +164,7 @@ func (b *Builder) truncate(col *column, n int) {
 	if col.n <= n {
 		return
 	}
-	col.valid = col.valid[:n]
+	col.nulls = dropFrom(col.nulls, n)
 	col.nums = col.nums[:min(len(col.nums), n)]
 	col.addrs = col.addrs[:min(len(col.addrs), n)]
 	if len(col.ends) > n {
@@ -225,7 +228,6 @@ func (b *Builder) Label(k, v string) {
 
 // Str appends a non-NULL string to a free-standing column (labels).
 func (c *column) Str(v string) {
-	c.valid = append(c.valid, 1)
 	c.data = append(c.data, v...)
 	c.ends = append(c.ends, int32(len(c.data)))
 	c.n++
@@ -276,7 +278,7 @@ func (b *Builder) truncateLabels(n int) {
 		if col.n > n {
 			col.data = col.data[:col.end(n-1)]
 			col.ends = col.ends[:n]
-			col.valid = col.valid[:n]
+			col.nulls = dropFrom(col.nulls, n)
 			col.n = n
 		}
 	}
@@ -364,10 +366,10 @@ func (b *Builder) Flush() error {
 func (b *Builder) reset() {
 	for c := range b.cols {
 		col := &b.cols[c]
-		col.n, col.valid, col.nums, col.addrs, col.data, col.ends = 0, col.valid[:0], col.nums[:0], col.addrs[:0], col.data[:0], col.ends[:0]
+		col.n, col.nulls, col.nums, col.addrs, col.data, col.ends = 0, col.nulls[:0], col.nums[:0], col.addrs[:0], col.data[:0], col.ends[:0]
 	}
 	for _, col := range []*column{&b.labels, &b.labelVals} {
-		col.n, col.valid, col.data, col.ends = 0, col.valid[:0], col.data[:0], col.ends[:0]
+		col.n, col.nulls, col.data, col.ends = 0, col.nulls[:0], col.data[:0], col.ends[:0]
 	}
 	b.labelEnds = b.labelEnds[:0]
 	b.labelRow = false
@@ -424,21 +426,31 @@ func (b *Builder) array(c Col, zeros *memory.Buffer) arrow.Array {
 	return array.MakeFromData(data)
 }
 
-// bitmap packs a column's validity bytes into an Arrow validity buffer.
+// bitmap builds the Arrow validity buffer of a column's first n rows: all
+// set but for its NULL rows.
 func (b *Builder) bitmap(col *column, n int) (*memory.Buffer, int) {
 	buf := memory.NewResizableBuffer(b.mem)
 	buf.Resize(int(bitutil.BytesForBits(int64(n))))
-	bits := buf.Bytes()
-	clear(bits)
+	clear(buf.Bytes()) // the padding bits after row n too
+	bitutil.SetBitsTo(buf.Bytes(), 0, int64(n), true)
 	nulls := 0
-	for i, v := range col.valid[:n] {
-		if v != 0 {
-			bits[i>>3] |= 1 << (uint(i) & 7)
-		} else {
-			nulls++
+	for _, i := range col.nulls {
+		if int(i) >= n {
+			break
 		}
+		bitutil.ClearBit(buf.Bytes(), int(i))
+		nulls++
 	}
 	return buf, nulls
+}
+
+// dropFrom removes the rows at or after n from an ascending list of NULL
+// rows.
+func dropFrom(nulls []int32, n int) []int32 {
+	for len(nulls) > 0 && int(nulls[len(nulls)-1]) >= n {
+		nulls = nulls[:len(nulls)-1]
+	}
+	return nulls
 }
 
 // offsets builds an Arrow offsets buffer (n+1 entries) from end offsets.
