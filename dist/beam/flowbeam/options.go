@@ -65,8 +65,8 @@ type Options struct {
 	MaxKeys int
 }
 
-// DefaultMaxKeys bounds the state a decode worker holds: about 480 bytes
-// a connection (correlate's BenchmarkCorrelate), so about 100 MB.
+// DefaultMaxKeys bounds the state a decode worker holds: about 600 bytes
+// a connection (correlate's BenchmarkCorrelate), so about 120 MB.
 const DefaultMaxKeys = 200_000
 
 // plan is Options checked and resolved, what the transforms carry.

@@ -164,5 +164,11 @@ func TestCommandRejectsBadFlags(t *testing.T) {
 			t.Errorf("flowsym-beam %v: no error message:\n%s", args, out)
 		}
 	}
-
+	// --help lists flowsym's flags before Beam's.
+	out, _ := exec.Command(b.beam, "--help").CombinedOutput()
+	own, beamFlags, input, runner := bytes.Index(out, []byte("flowsym's flags:")), bytes.Index(out, []byte("Beam's flags")),
+		bytes.Index(out, []byte("-input value")), bytes.Index(out, []byte("-runner string"))
+	if own < 0 || beamFlags < own || input < own || input > beamFlags || runner < beamFlags {
+		t.Errorf("flowsym-beam --help does not list flowsym's flags (--input), then Beam's (--runner):\n%s", out)
+	}
 }

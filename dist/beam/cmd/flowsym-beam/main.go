@@ -79,8 +79,37 @@ func register(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.exportSchema, "export_schema", "flowsym", "shape of the --export files: flowsym or ocsf (example: --export_schema ocsf)")
 	fs.BoolVar(&f.appendExport, "append", false, "add this run's --export files to a folder that already holds an export (example: --append)")
 	fs.StringVar(&f.runID, "run_id", "", "name part that makes this run's file names unique (default: the start time and a random suffix)")
-	fs.IntVar(&f.maxKeys, "max_keys", flowbeam.DefaultMaxKeys, "connection keys a worker folds before it hands its partial state to the shuffle (about 480 bytes each)")
+	fs.IntVar(&f.maxKeys, "max_keys", flowbeam.DefaultMaxKeys, "connection keys a worker folds before it hands its partial state to the shuffle (about 600 bytes each)")
 	return f
+}
+
+// usage prints flowsym's own flags first and then Beam's, which are many
+// more and mostly for one runner each.
+func usage(fs *flag.FlagSet) {
+	own := flag.NewFlagSet("", flag.ContinueOnError)
+	register(own)
+	out := fs.Output()
+	fmt.Fprint(out, `flowsym-beam runs flowsym analyze as an Apache Beam pipeline: on Prism in this
+process (the default), on Dataflow, or on Flink or Spark through a job server.
+
+  flowsym-beam --config flowsym.yaml --input s3://logs/AWSLogs/ --since 2026-11-20 --until 2026-11-21 \
+      --output s3://lake/flowsym/findings.jsonl --export s3://lake/flowsym
+
+docs/beam.md explains each runner step by step.
+
+flowsym's flags:
+`)
+	own.SetOutput(out)
+	own.PrintDefaults()
+	fmt.Fprint(out, "\nBeam's flags (--runner and those of each runner):\n")
+	beamOnly := flag.NewFlagSet("", flag.ContinueOnError)
+	fs.VisitAll(func(fl *flag.Flag) {
+		if own.Lookup(fl.Name) == nil {
+			beamOnly.Var(fl.Value, fl.Name, fl.Usage)
+		}
+	})
+	beamOnly.SetOutput(out)
+	beamOnly.PrintDefaults()
 }
 
 func (f *flags) options(now time.Time) (flowbeam.Options, error) {
@@ -111,6 +140,7 @@ func main() {
 	// beam.Init, which is where a worker goes off to run its bundles.
 	flowbeam.Register()
 	f := register(flag.CommandLine)
+	flag.CommandLine.Usage = func() { usage(flag.CommandLine) }
 	flag.Parse()
 	beam.Init()
 
