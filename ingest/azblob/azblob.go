@@ -60,7 +60,7 @@ type Options struct {
 // azblob://account/container/blob, whatever form the user gave.
 type Bucket struct {
 	client    *container.Client
-	base      string // "azblob://account/container/"
+	base      ingest.Base // "azblob://account/container/"
 	pageSize  int32
 	retry     ingest.RetryPolicy
 	blockSize int64
@@ -91,7 +91,7 @@ func New(ctx context.Context, account, containerName string, opts Options) (*Buc
 	}
 	p := opts.Retry.Defaults()
 	b := &Bucket{
-		base:      "azblob://" + account + "/" + containerName + "/",
+		base:      ingest.Base("azblob://" + account + "/" + containerName + "/"),
 		pageSize:  1000,
 		retry:     p,
 		blockSize: 4 << 20,
@@ -179,21 +179,6 @@ func connField(cs, field string) string {
 	return ""
 }
 
-func (b *Bucket) url(key string) string { return b.base + key }
-
-func (b *Bucket) key(name string) (string, error) {
-	if rest, ok := strings.CutPrefix(name, b.base); ok {
-		return rest, nil
-	}
-	if name == strings.TrimSuffix(b.base, "/") {
-		return "", nil
-	}
-	if strings.Contains(name, "://") {
-		return "", fmt.Errorf("%s is not in %s", ingest.Scrub(name), b.base)
-	}
-	return name, nil
-}
-
 // isFolder tells the directory entries of an account with a hierarchical
 // namespace (Data Lake Storage), which flat listings return as empty
 // blobs, from blobs.
@@ -207,7 +192,7 @@ func isFolder(md map[string]*string) bool {
 }
 
 func (b *Bucket) object(name string, p *container.BlobProperties) ingest.Object {
-	o := ingest.Object{Name: b.url(name)}
+	o := ingest.Object{Name: b.base.URL(name)}
 	if p != nil {
 		if p.ContentLength != nil {
 			o.Size = *p.ContentLength
@@ -224,7 +209,7 @@ func (b *Bucket) object(name string, p *container.BlobProperties) ingest.Object 
 
 // List implements ingest.Source.
 func (b *Bucket) List(ctx context.Context, prefix string, fn func(ingest.Object) error) error {
-	key, err := b.key(prefix)
+	key, err := b.base.Key(prefix)
 	if err != nil {
 		return fmt.Errorf("list: %w", err)
 	}
@@ -236,7 +221,7 @@ func (b *Bucket) List(ctx context.Context, prefix string, fn func(ingest.Object)
 	for pages.More() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return classify("list", b.url(key), err)
+			return classify("list", b.base.URL(key), err)
 		}
 		for _, it := range page.Segment.BlobItems {
 			name := deref(it.Name)
@@ -253,7 +238,7 @@ func (b *Bucket) List(ctx context.Context, prefix string, fn func(ingest.Object)
 
 // ListDir implements ingest.DirLister with Azure's hierarchy listing.
 func (b *Bucket) ListDir(ctx context.Context, prefix string, fn func(ingest.Object) error) error {
-	key, err := b.key(prefix)
+	key, err := b.base.Key(prefix)
 	if err != nil {
 		return fmt.Errorf("list: %w", err)
 	}
@@ -266,7 +251,7 @@ func (b *Bucket) ListDir(ctx context.Context, prefix string, fn func(ingest.Obje
 	for pages.More() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return classify("list", b.url(key), err)
+			return classify("list", b.base.URL(key), err)
 		}
 		for _, it := range page.Segment.BlobItems {
 			name := deref(it.Name)
@@ -283,7 +268,7 @@ func (b *Bucket) ListDir(ctx context.Context, prefix string, fn func(ingest.Obje
 				continue
 			}
 			seen[name] = true
-			if err := fn(ingest.Object{Name: b.url(name)}); err != nil {
+			if err := fn(ingest.Object{Name: b.base.URL(name)}); err != nil {
 				return err
 			}
 		}
@@ -309,18 +294,15 @@ func deref(s *string) string {
 
 // Stat implements ingest.Stater.
 func (b *Bucket) Stat(ctx context.Context, name string) (ingest.Object, error) {
-	key, err := b.key(name)
+	key, err := b.base.ObjectKey("stat", name)
 	if err != nil {
-		return ingest.Object{}, fmt.Errorf("stat: %w", err)
-	}
-	if key == "" || strings.HasSuffix(key, "/") {
-		return ingest.Object{}, ingest.Mark(ingest.ErrNotFound, fmt.Errorf("stat %s: not an object name", b.url(key)))
+		return ingest.Object{}, err
 	}
 	props, err := b.client.NewBlobClient(key).GetProperties(ctx, nil)
 	if err != nil {
-		return ingest.Object{}, classify("stat", b.url(key), err)
+		return ingest.Object{}, classify("stat", b.base.URL(key), err)
 	}
-	o := ingest.Object{Name: b.url(key)}
+	o := ingest.Object{Name: b.base.URL(key)}
 	if props.ContentLength != nil {
 		o.Size = *props.ContentLength
 	}
@@ -342,22 +324,15 @@ func (b *Bucket) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 // OpenRange implements ingest.RangeOpener: the way to read only what an
 // hourly PT1H.json block blob gained since the last run.
 func (b *Bucket) OpenRange(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error) {
-	key, err := b.key(name)
+	key, err := b.base.ObjectKey("open", name)
 	if err != nil {
-		return nil, fmt.Errorf("open: %w", err)
+		return nil, err
 	}
-	if key == "" || strings.HasSuffix(key, "/") {
-		return nil, ingest.Mark(ingest.ErrNotFound, fmt.Errorf("open %s: not an object name", b.url(key)))
-	}
-	end := int64(-1)
-	if length >= 0 {
-		end = offset + length
-	}
-	return ingest.OpenResumable(ctx, b.url(key), max(offset, 0), end, b.retry, b.fetch(key))
+	return ingest.OpenRange(ctx, b.base.URL(key), offset, length, b.retry, b.fetch(key))
 }
 
 func (b *Bucket) fetch(key string) ingest.Fetch {
-	name := b.url(key)
+	name := b.base.URL(key)
 	bc := b.client.NewBlobClient(key)
 	return func(ctx context.Context, start, end int64, etag string) (ingest.Fetched, error) {
 		opts := &blob.DownloadStreamOptions{}
@@ -411,12 +386,9 @@ func (b *Bucket) CreateIf(ctx context.Context, name, ifMatch string) (ingest.Obj
 }
 
 func (b *Bucket) create(ctx context.Context, name string, conditional bool, ifMatch string) (ingest.ObjectWriter, error) {
-	key, err := b.key(name)
+	key, err := b.base.ObjectKey("create", name)
 	if err != nil {
-		return nil, fmt.Errorf("create: %w", err)
-	}
-	if key == "" || strings.HasSuffix(key, "/") {
-		return nil, fmt.Errorf("create %s: not an object name", b.url(key))
+		return nil, err
 	}
 	var cond *blob.AccessConditions
 	if conditional {
@@ -449,7 +421,7 @@ func (b *Bucket) create(ctx context.Context, name string, conditional bool, ifMa
 		})
 		return err
 	}
-	wrap := func(err error) error { return classify("write", b.url(key), err) }
+	wrap := func(err error) error { return classify("write", b.base.URL(key), err) }
 	return ingest.NewUploadWriter(ctx, upload, wrap), nil
 }
 
@@ -498,12 +470,12 @@ var _ ingest.Deleter = (*Bucket)(nil)
 
 // Delete implements ingest.Deleter.
 func (b *Bucket) Delete(ctx context.Context, name string) error {
-	key, err := b.key(name)
+	key, err := b.base.Key(name)
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
 	if _, err := b.client.NewBlobClient(key).Delete(ctx, nil); err != nil {
-		if err := classify("delete", b.url(key), err); !errors.Is(err, ingest.ErrNotFound) {
+		if err := classify("delete", b.base.URL(key), err); !errors.Is(err, ingest.ErrNotFound) {
 			return err
 		}
 	}

@@ -47,7 +47,7 @@ type Bucket struct {
 	client    *storage.Client
 	ownClient bool
 	handle    *storage.BucketHandle
-	base      string // "gs://bucket/"
+	base      ingest.Base // "gs://bucket/"
 	pageSize  int
 	retry     ingest.RetryPolicy
 	chunkSize int
@@ -69,7 +69,7 @@ func New(ctx context.Context, bucket string, opts Options) (*Bucket, error) {
 		return nil, errors.New("gcs: empty bucket name")
 	}
 	p := opts.Retry.Defaults()
-	b := &Bucket{client: opts.Client, base: "gs://" + bucket + "/", pageSize: 1000, retry: p, chunkSize: 8 << 20}
+	b := &Bucket{client: opts.Client, base: ingest.Base("gs://" + bucket + "/"), pageSize: 1000, retry: p, chunkSize: 8 << 20}
 	if opts.PageSize > 0 {
 		b.pageSize = min(opts.PageSize, 1000)
 	}
@@ -79,7 +79,7 @@ func New(ctx context.Context, bucket string, opts Options) (*Bucket, error) {
 	if b.client == nil {
 		c, err := storage.NewClient(ctx)
 		if err != nil {
-			return nil, ingest.Fail(ingest.ErrPermission, "connect to", b.base,
+			return nil, ingest.Fail(ingest.ErrPermission, "connect to", string(b.base),
 				"no usable Google credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, workload identity, metadata server): "+err.Error(), err)
 		}
 		b.client, b.ownClient = c, true
@@ -104,25 +104,10 @@ func (b *Bucket) Close() error {
 	return nil
 }
 
-func (b *Bucket) url(key string) string { return b.base + key }
-
-func (b *Bucket) key(name string) (string, error) {
-	if rest, ok := strings.CutPrefix(name, b.base); ok {
-		return rest, nil
-	}
-	if name == strings.TrimSuffix(b.base, "/") {
-		return "", nil
-	}
-	if strings.Contains(name, "://") {
-		return "", fmt.Errorf("%s is not in %s", ingest.Scrub(name), b.base)
-	}
-	return name, nil
-}
-
 func etag(gen int64) string { return strconv.FormatInt(gen, 10) }
 
 func (b *Bucket) object(a *storage.ObjectAttrs) ingest.Object {
-	return ingest.Object{Name: b.url(a.Name), Size: a.Size, ETag: etag(a.Generation), Modified: a.Updated}
+	return ingest.Object{Name: b.base.URL(a.Name), Size: a.Size, ETag: etag(a.Generation), Modified: a.Updated}
 }
 
 // List implements ingest.Source.
@@ -136,7 +121,7 @@ func (b *Bucket) ListDir(ctx context.Context, prefix string, fn func(ingest.Obje
 }
 
 func (b *Bucket) list(ctx context.Context, prefix, delimiter string, fn func(ingest.Object) error) error {
-	key, err := b.key(prefix)
+	key, err := b.base.Key(prefix)
 	if err != nil {
 		return fmt.Errorf("list: %w", err)
 	}
@@ -153,12 +138,12 @@ func (b *Bucket) list(ctx context.Context, prefix, delimiter string, fn func(ing
 			return nil
 		}
 		if err != nil {
-			return classify("list", b.url(key), err)
+			return classify("list", b.base.URL(key), err)
 		}
 		var o ingest.Object
 		switch {
 		case a.Prefix != "":
-			o = ingest.Object{Name: b.url(a.Prefix)}
+			o = ingest.Object{Name: b.base.URL(a.Prefix)}
 		case strings.HasSuffix(a.Name, "/"):
 			continue // a "folder" placeholder
 		default:
@@ -172,16 +157,13 @@ func (b *Bucket) list(ctx context.Context, prefix, delimiter string, fn func(ing
 
 // Stat implements ingest.Stater.
 func (b *Bucket) Stat(ctx context.Context, name string) (ingest.Object, error) {
-	key, err := b.key(name)
+	key, err := b.base.ObjectKey("stat", name)
 	if err != nil {
-		return ingest.Object{}, fmt.Errorf("stat: %w", err)
-	}
-	if key == "" || strings.HasSuffix(key, "/") {
-		return ingest.Object{}, ingest.Mark(ingest.ErrNotFound, fmt.Errorf("stat %s: not an object name", b.url(key)))
+		return ingest.Object{}, err
 	}
 	a, err := b.handle.Object(key).Attrs(ctx)
 	if err != nil {
-		return ingest.Object{}, classify("stat", b.url(key), err)
+		return ingest.Object{}, classify("stat", b.base.URL(key), err)
 	}
 	return b.object(a), nil
 }
@@ -194,22 +176,15 @@ func (b *Bucket) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 
 // OpenRange implements ingest.RangeOpener.
 func (b *Bucket) OpenRange(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error) {
-	key, err := b.key(name)
+	key, err := b.base.ObjectKey("open", name)
 	if err != nil {
-		return nil, fmt.Errorf("open: %w", err)
+		return nil, err
 	}
-	if key == "" || strings.HasSuffix(key, "/") {
-		return nil, ingest.Mark(ingest.ErrNotFound, fmt.Errorf("open %s: not an object name", b.url(key)))
-	}
-	end := int64(-1)
-	if length >= 0 {
-		end = offset + length
-	}
-	return ingest.OpenResumable(ctx, b.url(key), max(offset, 0), end, b.retry, b.fetch(key))
+	return ingest.OpenRange(ctx, b.base.URL(key), offset, length, b.retry, b.fetch(key))
 }
 
 func (b *Bucket) fetch(key string) ingest.Fetch {
-	name := b.url(key)
+	name := b.base.URL(key)
 	return func(ctx context.Context, start, end int64, version string) (ingest.Fetched, error) {
 		obj := b.handle.Object(key).ReadCompressed(true)
 		if version != "" {
@@ -248,12 +223,9 @@ func (b *Bucket) CreateIf(ctx context.Context, name, ifMatch string) (ingest.Obj
 }
 
 func (b *Bucket) create(ctx context.Context, name string, conditional bool, ifMatch string) (ingest.ObjectWriter, error) {
-	key, err := b.key(name)
+	key, err := b.base.ObjectKey("create", name)
 	if err != nil {
-		return nil, fmt.Errorf("create: %w", err)
-	}
-	if key == "" || strings.HasSuffix(key, "/") {
-		return nil, fmt.Errorf("create %s: not an object name", b.url(key))
+		return nil, err
 	}
 	obj := b.handle.Object(key)
 	if conditional {
@@ -262,7 +234,7 @@ func (b *Bucket) create(ctx context.Context, name string, conditional bool, ifMa
 		} else {
 			gen, err := strconv.ParseInt(ifMatch, 10, 64)
 			if err != nil {
-				return nil, ingest.Mark(ingest.ErrPrecondition, fmt.Errorf("create %s: %q is not a GCS generation", b.url(key), ifMatch))
+				return nil, ingest.Mark(ingest.ErrPrecondition, fmt.Errorf("create %s: %q is not a GCS generation", b.base.URL(key), ifMatch))
 			}
 			obj = obj.If(storage.Conditions{GenerationMatch: gen})
 		}
@@ -270,7 +242,7 @@ func (b *Bucket) create(ctx context.Context, name string, conditional bool, ifMa
 	wctx, cancel := context.WithCancel(ctx)
 	w := obj.NewWriter(wctx)
 	w.ChunkSize = b.chunkSize
-	return &writer{w: w, cancel: cancel, name: b.url(key)}, nil
+	return &writer{w: w, cancel: cancel, name: b.base.URL(key)}, nil
 }
 
 type writer struct {
@@ -376,12 +348,12 @@ var _ ingest.Deleter = (*Bucket)(nil)
 
 // Delete implements ingest.Deleter.
 func (b *Bucket) Delete(ctx context.Context, name string) error {
-	key, err := b.key(name)
+	key, err := b.base.Key(name)
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
 	if err := b.handle.Object(key).Delete(ctx); err != nil {
-		if err := classify("delete", b.url(key), err); !errors.Is(err, ingest.ErrNotFound) {
+		if err := classify("delete", b.base.URL(key), err); !errors.Is(err, ingest.ErrNotFound) {
 			return err
 		}
 	}

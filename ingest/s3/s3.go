@@ -52,7 +52,7 @@ type Options struct {
 type Bucket struct {
 	client   *awss3.Client
 	bucket   string
-	base     string // "s3://bucket/"
+	base     ingest.Base // "s3://bucket/"
 	pageSize int32
 	retry    ingest.RetryPolicy
 	partSize int64
@@ -77,7 +77,7 @@ func New(ctx context.Context, bucket string, opts Options) (*Bucket, error) {
 	b := &Bucket{
 		client:   opts.Client,
 		bucket:   bucket,
-		base:     "s3://" + bucket + "/",
+		base:     ingest.Base("s3://" + bucket + "/"),
 		pageSize: 1000,
 		retry:    opts.Retry.Defaults(),
 		partSize: 8 << 20,
@@ -164,23 +164,6 @@ func (b backoff) BackoffDelay(attempt int, err error) (time.Duration, error) {
 	return ingest.RetryPolicy(b).Backoff(attempt - 1), nil
 }
 
-func (b *Bucket) url(key string) string { return b.base + key }
-
-// key returns the key of an object name or prefix: a URL in this bucket
-// or a bare key.
-func (b *Bucket) key(name string) (string, error) {
-	if rest, ok := strings.CutPrefix(name, b.base); ok {
-		return rest, nil
-	}
-	if name == strings.TrimSuffix(b.base, "/") {
-		return "", nil
-	}
-	if strings.Contains(name, "://") {
-		return "", fmt.Errorf("%s is not in %s", ingest.Scrub(name), b.base)
-	}
-	return name, nil
-}
-
 // List implements ingest.Source. Keys ending in "/" (the "folders" the S3
 // console creates) are skipped.
 func (b *Bucket) List(ctx context.Context, prefix string, fn func(ingest.Object) error) error {
@@ -193,7 +176,7 @@ func (b *Bucket) ListDir(ctx context.Context, prefix string, fn func(ingest.Obje
 }
 
 func (b *Bucket) list(ctx context.Context, prefix, delimiter string, fn func(ingest.Object) error) error {
-	key, err := b.key(prefix)
+	key, err := b.base.Key(prefix)
 	if err != nil {
 		return fmt.Errorf("list: %w", err)
 	}
@@ -206,14 +189,14 @@ func (b *Bucket) list(ctx context.Context, prefix, delimiter string, fn func(ing
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return classify("list", b.url(key), err)
+			return classify("list", b.base.URL(key), err)
 		}
 		for _, o := range page.Contents {
 			k := aws.ToString(o.Key)
 			if strings.HasSuffix(k, "/") {
 				continue
 			}
-			obj := ingest.Object{Name: b.url(k), Size: aws.ToInt64(o.Size), ETag: aws.ToString(o.ETag), Modified: aws.ToTime(o.LastModified)}
+			obj := ingest.Object{Name: b.base.URL(k), Size: aws.ToInt64(o.Size), ETag: aws.ToString(o.ETag), Modified: aws.ToTime(o.LastModified)}
 			if err := fn(obj); err != nil {
 				return err
 			}
@@ -224,7 +207,7 @@ func (b *Bucket) list(ctx context.Context, prefix, delimiter string, fn func(ing
 				continue
 			}
 			seen[p] = true
-			if err := fn(ingest.Object{Name: b.url(p)}); err != nil {
+			if err := fn(ingest.Object{Name: b.base.URL(p)}); err != nil {
 				return err
 			}
 		}
@@ -234,18 +217,15 @@ func (b *Bucket) list(ctx context.Context, prefix, delimiter string, fn func(ing
 
 // Stat implements ingest.Stater.
 func (b *Bucket) Stat(ctx context.Context, name string) (ingest.Object, error) {
-	key, err := b.key(name)
+	key, err := b.base.ObjectKey("stat", name)
 	if err != nil {
-		return ingest.Object{}, fmt.Errorf("stat: %w", err)
-	}
-	if key == "" || strings.HasSuffix(key, "/") {
-		return ingest.Object{}, ingest.Mark(ingest.ErrNotFound, fmt.Errorf("stat %s: not an object name", b.url(key)))
+		return ingest.Object{}, err
 	}
 	out, err := b.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &b.bucket, Key: &key})
 	if err != nil {
-		return ingest.Object{}, classify("stat", b.url(key), err)
+		return ingest.Object{}, classify("stat", b.base.URL(key), err)
 	}
-	return ingest.Object{Name: b.url(key), Size: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag), Modified: aws.ToTime(out.LastModified)}, nil
+	return ingest.Object{Name: b.base.URL(key), Size: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag), Modified: aws.ToTime(out.LastModified)}, nil
 }
 
 // Open implements ingest.Source. The reader resumes a body that fails
@@ -256,22 +236,15 @@ func (b *Bucket) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 
 // OpenRange implements ingest.RangeOpener.
 func (b *Bucket) OpenRange(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error) {
-	key, err := b.key(name)
+	key, err := b.base.ObjectKey("open", name)
 	if err != nil {
-		return nil, fmt.Errorf("open: %w", err)
+		return nil, err
 	}
-	if key == "" || strings.HasSuffix(key, "/") {
-		return nil, ingest.Mark(ingest.ErrNotFound, fmt.Errorf("open %s: not an object name", b.url(key)))
-	}
-	end := int64(-1)
-	if length >= 0 {
-		end = offset + length
-	}
-	return ingest.OpenResumable(ctx, b.url(key), max(offset, 0), end, b.retry, b.fetch(key))
+	return ingest.OpenRange(ctx, b.base.URL(key), offset, length, b.retry, b.fetch(key))
 }
 
 func (b *Bucket) fetch(key string) ingest.Fetch {
-	name := b.url(key)
+	name := b.base.URL(key)
 	return func(ctx context.Context, start, end int64, etag string) (ingest.Fetched, error) {
 		in := &awss3.GetObjectInput{Bucket: &b.bucket, Key: &key}
 		var opts []func(*awss3.Options)
@@ -324,12 +297,9 @@ func (b *Bucket) CreateIf(ctx context.Context, name, ifMatch string) (ingest.Obj
 }
 
 func (b *Bucket) create(ctx context.Context, name string, conditional bool, ifMatch string) (ingest.ObjectWriter, error) {
-	key, err := b.key(name)
+	key, err := b.base.ObjectKey("create", name)
 	if err != nil {
-		return nil, fmt.Errorf("create: %w", err)
-	}
-	if key == "" || strings.HasSuffix(key, "/") {
-		return nil, fmt.Errorf("create %s: not an object name", b.url(key))
+		return nil, err
 	}
 	in := &awss3.PutObjectInput{Bucket: &b.bucket, Key: &key}
 	if conditional {
@@ -353,7 +323,7 @@ func (b *Bucket) create(ctx context.Context, name string, conditional bool, ifMa
 		_, err := up.Upload(ctx, in)
 		return err
 	}
-	wrap := func(err error) error { return classify("write", b.url(key), err) }
+	wrap := func(err error) error { return classify("write", b.base.URL(key), err) }
 	return ingest.NewUploadWriter(ctx, upload, wrap), nil
 }
 
@@ -468,12 +438,12 @@ var _ ingest.Deleter = (*Bucket)(nil)
 
 // Delete implements ingest.Deleter.
 func (b *Bucket) Delete(ctx context.Context, name string) error {
-	key, err := b.key(name)
+	key, err := b.base.Key(name)
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
 	if _, err := b.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &b.bucket, Key: &key}); err != nil {
-		if err := classify("delete", b.url(key), err); !errors.Is(err, ingest.ErrNotFound) {
+		if err := classify("delete", b.base.URL(key), err); !errors.Is(err, ingest.ErrNotFound) {
 			return err
 		}
 	}

@@ -1,0 +1,44 @@
+package ingest
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestBaseKey(t *testing.T) {
+	b := Base("s3://logs/")
+	for _, tc := range []struct {
+		name, key string
+		ok        bool
+	}{
+		{"s3://logs/AWSLogs/a.log.gz", "AWSLogs/a.log.gz", true},
+		{"s3://logs", "", true},
+		{"s3://logs/", "", true},
+		{"AWSLogs/a.log.gz", "AWSLogs/a.log.gz", true},
+		{"s3://other/a.log.gz", "", false},
+		{"gs://logs/a.log.gz", "", false},
+	} {
+		key, err := b.Key(tc.name)
+		if key != tc.key || (err == nil) != tc.ok {
+			t.Errorf("Key(%q) = %q, %v; want %q, ok %v", tc.name, key, err, tc.key, tc.ok)
+		}
+	}
+	if got := b.URL("a/b"); got != "s3://logs/a/b" {
+		t.Errorf("URL = %q", got)
+	}
+}
+
+func TestBaseObjectKey(t *testing.T) {
+	b := Base("gs://logs/")
+	if key, err := b.ObjectKey("open", "gs://logs/a/b.json"); key != "a/b.json" || err != nil {
+		t.Errorf("ObjectKey of an object = %q, %v", key, err)
+	}
+	for _, name := range []string{"gs://logs", "gs://logs/a/", ""} {
+		if _, err := b.ObjectKey("stat", name); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ObjectKey(%q) = %v, want ErrNotFound", name, err)
+		}
+	}
+	if _, err := b.ObjectKey("create", "s3://x/y"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("ObjectKey of another bucket's name = %v, want a plain error", err)
+	}
+}
