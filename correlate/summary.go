@@ -240,13 +240,31 @@ func (k *keyState) newSession() *Session {
 // record bridges. The result does not depend on the order records come in:
 // sessions are the groups of records whose gaps are at most gap.
 func (k *keyState) add(r *sample, gap int64) {
+	into := k.take(r.from, r.to, gap)
+	into.add(r)
+	k.sessions = insertSession(k.sessions, into)
+}
+
+// merge folds another shard's sessions of the same key into k.
+func (k *keyState) merge(o *keyState, gap int64) {
+	for _, t := range o.sessions {
+		into := k.take(t.First, t.Last, gap)
+		into.Merge(t)
+		k.sessions = insertSession(k.sessions, into)
+	}
+}
+
+// take removes from k the sessions within gap of [from, to] and returns
+// them merged into one, or an empty session when there are none, for the
+// caller to fill and put back with insertSession.
+func (k *keyState) take(from, to, gap int64) *Session {
 	if k.sessions == nil {
 		k.sessions = k.slot[:0]
 	}
 	var into *Session
 	kept := k.sessions[:0]
 	for _, s := range k.sessions {
-		if r.from <= s.Last+gap && r.to >= s.First-gap {
+		if from <= s.Last+gap && to >= s.First-gap {
 			if into == nil {
 				into = s
 			} else {
@@ -256,38 +274,11 @@ func (k *keyState) add(r *sample, gap int64) {
 		}
 		kept = append(kept, s)
 	}
+	k.sessions = kept
 	if into == nil {
 		into = k.newSession()
 	}
-	into.add(r)
-	k.sessions = insertSession(kept, into)
-}
-
-// merge folds another shard's sessions of the same key into k.
-func (k *keyState) merge(o *keyState, gap int64) {
-	if k.sessions == nil {
-		k.sessions = k.slot[:0]
-	}
-	for _, t := range o.sessions {
-		var into *Session
-		kept := k.sessions[:0]
-		for _, s := range k.sessions {
-			if t.First <= s.Last+gap && t.Last >= s.First-gap {
-				if into == nil {
-					into = s
-				} else {
-					into.Merge(s)
-				}
-				continue
-			}
-			kept = append(kept, s)
-		}
-		if into == nil {
-			into = k.newSession()
-		}
-		into.Merge(t)
-		k.sessions = insertSession(kept, into)
-	}
+	return into
 }
 
 // insertSession adds s to the sorted list. A merged session can now reach
