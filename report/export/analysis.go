@@ -538,13 +538,7 @@ var findingSchema = arrow.NewSchema([]arrow.Field{
 func (w *AnalysisWriter) connection(c *conn) {
 	f := w.conns.row(dateKey(c.first))
 	f.str(c.id)
-	f.ts(c.first)
-	f.ts(c.last)
-	f.i32(int32(c.v.Key.Proto))
-	f.str(c.clientText)
-	f.i32(int32(c.client.Port()))
-	f.str(c.serverText)
-	f.i32(int32(c.server.Port()))
+	connectionTuple(f, c)
 	f.optStr(c.cloud)
 	f.i64(c.v.Session.Records)
 	f.i64(c.fwdPkts)
@@ -558,6 +552,18 @@ func (w *AnalysisWriter) connection(c *conn) {
 	f.end()
 }
 
+// connectionTuple writes the columns connections/ and findings/ share, in
+// their order: first and last time, protocol, client and server.
+func connectionTuple(f *fill, c *conn) {
+	f.ts(c.first)
+	f.ts(c.last)
+	f.i32(int32(c.v.Key.Proto))
+	f.str(c.clientText)
+	f.i32(int32(c.client.Port()))
+	f.str(c.serverText)
+	f.i32(int32(c.server.Port()))
+}
+
 func (w *AnalysisWriter) finding(c *conn, fd *correlate.Finding) {
 	f := w.finds.row(dateKey(c.first))
 	f.str(findingID(c, fd.Kind))
@@ -566,13 +572,7 @@ func (w *AnalysisWriter) finding(c *conn, fd *correlate.Finding) {
 	f.str(fd.Severity)
 	f.optStr(fd.Reason)
 	f.str(fd.Confidence)
-	f.ts(c.first)
-	f.ts(c.last)
-	f.i32(int32(c.v.Key.Proto))
-	f.str(c.clientText)
-	f.i32(int32(c.client.Port()))
-	f.str(c.serverText)
-	f.i32(int32(c.server.Port()))
+	connectionTuple(f, c)
 	f.optStr(fd.Cloud)
 	f.optStr(fd.Detail)
 	observers(f, c.v.Views, false)

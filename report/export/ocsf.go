@@ -491,30 +491,10 @@ func (w *AnalysisWriter) ocsfFlowBatch(v *schema.View) (arrow.RecordBatch, []str
 		}
 	}()
 	i32s := func(fn func(i int) (int32, bool)) arrow.Array {
-		b := array.NewInt32Builder(mem)
-		defer b.Release()
-		b.Reserve(n)
-		for i := range n {
-			if x, ok := fn(i); ok {
-				b.UnsafeAppend(x)
-			} else {
-				b.UnsafeAppendBoolToBitmap(false)
-			}
-		}
-		return own(b.NewArray())
+		return own(nullable(array.NewInt32Builder(mem), n, fn))
 	}
 	i64s := func(fn func(i int) (int64, bool)) arrow.Array {
-		b := array.NewInt64Builder(mem)
-		defer b.Release()
-		b.Reserve(n)
-		for i := range n {
-			if x, ok := fn(i); ok {
-				b.UnsafeAppend(x)
-			} else {
-				b.UnsafeAppendBoolToBitmap(false)
-			}
-		}
-		return own(b.NewArray())
+		return own(nullable(array.NewInt64Builder(mem), n, fn))
 	}
 	strs := func(fn func(i int) string) arrow.Array {
 		b := array.NewStringBuilder(mem)
@@ -674,4 +654,25 @@ func (w *AnalysisWriter) unmappedFlowColumns(v *schema.View, addr func(schema.Co
 		}
 	}
 	return cols
+}
+
+// fixedBuilder is an Arrow builder of fixed-width values.
+type fixedBuilder[T any] interface {
+	array.Builder
+	UnsafeAppend(T)
+}
+
+// nullable builds an n-row array of fn's values, NULL where fn says there
+// is none, and releases b.
+func nullable[T any](b fixedBuilder[T], n int, fn func(i int) (T, bool)) arrow.Array {
+	defer b.Release()
+	b.Reserve(n)
+	for i := range n {
+		if x, ok := fn(i); ok {
+			b.UnsafeAppend(x)
+		} else {
+			b.UnsafeAppendBoolToBitmap(false)
+		}
+	}
+	return b.NewArray()
 }
