@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"maps"
 	"net/netip"
 	"path"
@@ -18,9 +17,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/flowsym/flowsym/correlate"
 	"github.com/flowsym/flowsym/normalize/schema"
@@ -764,27 +760,10 @@ func (t *table) part(key string) (*partFile, error) {
 		file = fmt.Sprintf("part-%05d-%s.parquet", 0, t.w.opts.RunID)
 	}
 	name := path.Join(t.dir, key, file)
-	out, err := t.w.dst.Create(t.w.ctx, name)
+	pf, err := createPart(t.w.ctx, t.w.dst, name, t.schema, t.w.opts.RowGroupRows, t.w.opts.Mem)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", name, err)
+		return nil, err
 	}
-	mem := t.w.opts.Mem
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithDictionaryDefault(true),
-		parquet.WithStats(true),
-		parquet.WithMaxRowGroupLength(t.w.opts.RowGroupRows),
-		parquet.WithCreatedBy("flowsym"),
-		parquet.WithAllocator(mem),
-	)
-	// pqarrow closes a sink that has Close: hide it, the file is committed
-	// or aborted by us.
-	pw, err := pqarrow.NewFileWriter(t.schema, struct{ io.Writer }{out}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
-	if err != nil {
-		_ = out.Abort()
-		return nil, fmt.Errorf("start parquet %s: %w", name, err)
-	}
-	pf := &partFile{name: name, out: out, pw: pw}
 	t.parts[key] = pf
 	return pf, nil
 }

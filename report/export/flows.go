@@ -175,7 +175,18 @@ func (w *FlowWriter) part(key string) (*partFile, error) {
 		// rolling a partition over into several files.
 		name = path.Join(key, fmt.Sprintf("part-%05d-%s.parquet", 0, w.opts.RunID))
 	}
-	out, err := w.dst.Create(w.ctx, name)
+	pf, err := createPart(w.ctx, w.dst, name, w.schema, w.opts.RowGroupRows, w.opts.Mem)
+	if err != nil {
+		return nil, err
+	}
+	w.parts[key] = pf
+	return pf, nil
+}
+
+// createPart starts one Parquet file of the export: zstd, dictionaries,
+// statistics, row groups of rowGroupRows.
+func createPart(ctx context.Context, dst Creator, name string, sc *arrow.Schema, rowGroupRows int64, mem memory.Allocator) (*partFile, error) {
+	out, err := dst.Create(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
@@ -183,20 +194,18 @@ func (w *FlowWriter) part(key string) (*partFile, error) {
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
-		parquet.WithMaxRowGroupLength(w.opts.RowGroupRows),
+		parquet.WithMaxRowGroupLength(rowGroupRows),
 		parquet.WithCreatedBy("flowsym"),
-		parquet.WithAllocator(w.opts.Mem),
+		parquet.WithAllocator(mem),
 	)
 	// Hide Close from pqarrow, which closes a sink that has one: the file
 	// is committed or aborted by us, not by the Parquet writer.
-	pw, err := pqarrow.NewFileWriter(w.schema, struct{ io.Writer }{out}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.opts.Mem)))
+	pw, err := pqarrow.NewFileWriter(sc, struct{ io.Writer }{out}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
 	if err != nil {
 		_ = out.Abort()
 		return nil, fmt.Errorf("start parquet %s: %w", name, err)
 	}
-	pf := &partFile{name: name, out: out, pw: pw}
-	w.parts[key] = pf
-	return pf, nil
+	return &partFile{name: name, out: out, pw: pw}, nil
 }
 
 // convert turns a normalized batch into the export schema: addresses to
