@@ -829,34 +829,10 @@ func durationWords(sec int64) string {
 
 func byObserverChart(r *correlate.Result) (*barChart, int) {
 	kinds := kindsOf(r)
-	type row struct {
-		name, role string
-		n          map[string]int
-		total      int
-	}
-	rows := map[string]*row{}
-	for _, f := range r.Findings {
-		seen := map[string]bool{}
-		for _, o := range f.Observers {
-			if seen[o.Name] {
-				continue
-			}
-			seen[o.Name] = true
-			if rows[o.Name] == nil {
-				rows[o.Name] = &row{name: o.Name, role: string(o.Role), n: map[string]int{}}
-			}
-			rows[o.Name].n[f.Kind]++
-			rows[o.Name].total++
-		}
-	}
-	if len(rows) == 0 {
+	list := observerCounts(r)
+	if len(list) == 0 {
 		return nil, 0
 	}
-	list := make([]*row, 0, len(rows))
-	for _, r := range rows {
-		list = append(list, r)
-	}
-	slices.SortFunc(list, func(a, b *row) int { return cmp.Or(cmp.Compare(b.total, a.total), cmp.Compare(a.name, b.name)) })
 	more := max(0, len(list)-htmlMaxChartRows)
 	list = list[:min(len(list), htmlMaxChartRows)]
 	const rowH, labelW = 28, 250
@@ -874,7 +850,7 @@ func byObserverChart(r *correlate.Result) (*barChart, int) {
 			Title: fmt.Sprintf("%s (%s): in %d findings", r.name, r.role, r.total)}
 		x := c.X0
 		for _, k := range kinds {
-			v := r.n[k]
+			v := r.byKind[k]
 			if v == 0 {
 				continue
 			}

@@ -35,12 +35,7 @@ func Markdown(w io.Writer, r *correlate.Result, s Summary) error {
 		if slices.Contains(r.Skipped, kind) {
 			continue
 		}
-		var n [3]int
-		for _, f := range r.Findings {
-			if f.Kind == kind {
-				n[slices.Index([]string{"high", "medium", "low"}, f.Severity)]++
-			}
-		}
+		n := severityCounts(r, kind)
 		ew.printf("| `%s` | %d | %d | %d |\n", kind, n[0], n[1], n[2])
 	}
 	limit := s.MaxFindings

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -86,48 +85,21 @@ func kindTable(w *errWriter, r *correlate.Result) {
 		if slices.Contains(r.Skipped, kind) {
 			continue
 		}
-		var n [3]int
-		for _, f := range r.Findings {
-			if f.Kind == kind {
-				n[slices.Index([]string{"high", "medium", "low"}, f.Severity)]++
-			}
-		}
+		n := severityCounts(r, kind)
 		w.printf("  %-16s %6d %6d %6d %6d\n", kind, n[0], n[1], n[2], n[0]+n[1]+n[2])
 	}
 	w.printf("\n")
 }
 
 func byObserver(w *errWriter, r *correlate.Result) {
-	type row struct {
-		name, role string
-		n          int
-	}
-	counts := map[string]*row{}
-	for _, f := range r.Findings {
-		seen := map[string]bool{}
-		for _, o := range f.Observers {
-			if seen[o.Name] {
-				continue
-			}
-			seen[o.Name] = true
-			if counts[o.Name] == nil {
-				counts[o.Name] = &row{name: o.Name, role: string(o.Role)}
-			}
-			counts[o.Name].n++
-		}
-	}
-	if len(counts) == 0 {
+	rows := observerCounts(r)
+	if len(rows) == 0 {
 		return
 	}
-	rows := make([]*row, 0, len(counts))
-	for _, r := range counts {
-		rows = append(rows, r)
-	}
-	slices.SortFunc(rows, func(a, b *row) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.name, b.name)) })
 	w.printf("Observers in findings\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range rows[:min(len(rows), 10)] {
-		fmt.Fprintf(tw, "  %s\t%s\t%d\n", truncate(r.name, 40), r.role, r.n)
+		fmt.Fprintf(tw, "  %s\t%s\t%d\n", truncate(r.name, 40), r.role, r.total)
 	}
 	tw.Flush()
 	if len(rows) > 10 {
