@@ -119,14 +119,6 @@ func (s *ConnState) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary replaces s with the state AppendBinary wrote.
 func (s *ConnState) UnmarshalBinary(b []byte) (err error) {
-	defer func() {
-		// readSession indexes a truncated observer hash before it checks
-		// the length (encode.go); a spill file is never cut there, but an
-		// engine's bytes are not ours to trust.
-		if recover() != nil {
-			err = fmt.Errorf("connection state: %w", errCorrupt)
-		}
-	}()
 	d := &decoder{b: b}
 	n := d.uvarint(1 << 20)
 	if d.err != nil {

@@ -117,6 +117,22 @@ func (d *decoder) bytes(n int) []byte {
 	return out
 }
 
+// uint64 reads 8 big-endian bytes; 0 once the input is short.
+func (d *decoder) uint64() uint64 {
+	if b := d.bytes(8); d.err == nil {
+		return binary.BigEndian.Uint64(b)
+	}
+	return 0
+}
+
+// addr16 reads a 16-byte address; zero once the input is short.
+func (d *decoder) addr16() (a [16]byte) {
+	if b := d.bytes(16); d.err == nil {
+		copy(a[:], b)
+	}
+	return a
+}
+
 // intern lets a decoder share one string per object name.
 type intern map[string]string
 
@@ -140,7 +156,7 @@ func readSession(b []byte, names intern) (*Session, []byte, error) {
 		s.Flags = f[0]
 	}
 	for range d.uvarint(4) {
-		s.natAddrs = append(s.natAddrs, [16]byte(d.bytes(16)))
+		s.natAddrs = append(s.natAddrs, d.addr16())
 	}
 	n := d.uvarint(1 << 16)
 	for range n {
@@ -148,7 +164,7 @@ func readSession(b []byte, names intern) (*Session, []byte, error) {
 			break
 		}
 		var o obsState
-		o.obs = binary.BigEndian.Uint64(d.bytes(8))
+		o.obs = d.uint64()
 		if f := d.bytes(1); d.err == nil {
 			o.sawAB, o.sawBA, o.rejected = f[0]&1 != 0, f[0]&2 != 0, f[0]&4 != 0
 		}
