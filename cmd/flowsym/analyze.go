@@ -19,11 +19,8 @@ import (
 var analyzeFormats = []string{"text", "json", "markdown", "html"}
 
 type analyzeFlags struct {
-	input        inputFlags
+	correlationFlags
 	output       outputFlags
-	corr         correlateFlags
-	config       string
-	udp          bool
 	failOn       string
 	checks       string
 	export       string
@@ -67,10 +64,8 @@ line on stderr sums it up for log pipelines.`,
 			return runAnalyze(cmd, e, &f, args)
 		},
 	}
-	f.input.register(cmd.Flags())
-	registerAnalysisFlags(cmd, &f.config, &f.udp)
+	f.correlationFlags.register(cmd)
 	f.output.register(cmd.Flags(), analyzeFormats)
-	f.corr.register(cmd)
 	cmd.Flags().StringVar(&f.failOn, "fail-on", "", "exit with code 1 when a finding of these kinds is raised: kinds separated by commas, or any (example: --fail-on asymmetric,hub_bypass)")
 	cmd.Flags().StringVar(&f.checks, "checks", "", "raise only these finding kinds, separated by commas (default: all); the others are reported as not run (example: --checks one_way)")
 	cmd.Flags().StringVar(&f.export, "export", "", "also write the analysis as Parquet to this folder or prefix: flows/, connections/ and findings/,\n"+
@@ -84,9 +79,34 @@ line on stderr sums it up for log pipelines.`,
 }
 
 // registerAnalysisFlags adds the flags analyze and trace share.
-func registerAnalysisFlags(cmd *cobra.Command, config *string, udp *bool) {
-	cmd.Flags().StringVarP(config, "config", "c", "", "topology file naming the observers and the approved egress path (example: --config flowsym.yaml)")
-	cmd.Flags().BoolVar(udp, "udp", false, "let UDP connections raise one_way too; off by default because many UDP exchanges never answer (example: --udp)")
+// correlationFlags are the flags analyze and trace share: the input, the
+// topology file, --udp and the correlator's memory.
+type correlationFlags struct {
+	input  inputFlags
+	corr   correlateFlags
+	config string
+	udp    bool
+}
+
+func (f *correlationFlags) register(cmd *cobra.Command) {
+	f.input.register(cmd.Flags())
+	cmd.Flags().StringVarP(&f.config, "config", "c", "", "topology file naming the observers and the approved egress path (example: --config flowsym.yaml)")
+	cmd.Flags().BoolVar(&f.udp, "udp", false, "let UDP connections raise one_way too; off by default because many UDP exchanges never answer (example: --udp)")
+	f.corr.register(cmd)
+}
+
+// prepare loads the topology, plans the input and sizes the correlator.
+// restore puts back the runtime's memory limit; call it when the run ends.
+func (f *correlationFlags) prepare(e *env, args []string) (in *input, opts correlate.Options, restore func(), err error) {
+	topo, err := loadTopology(f.config)
+	if err != nil {
+		return nil, opts, nil, err
+	}
+	if in, err = f.input.plan(e, args); err != nil {
+		return nil, opts, nil, err
+	}
+	opts, restore, err = f.corr.options(topo, f.udp)
+	return in, opts, restore, err
 }
 
 func loadTopology(path string) (*correlate.Topology, error) {
@@ -117,15 +137,7 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 			return usageError("--fail-on %s: --checks does not run that check", k)
 		}
 	}
-	topo, err := loadTopology(f.config)
-	if err != nil {
-		return err
-	}
-	in, err := f.input.plan(e, args)
-	if err != nil {
-		return err
-	}
-	opts, restore, err := f.corr.options(topo, f.udp)
+	in, opts, restore, err := f.prepare(e, args)
 	if err != nil {
 		return err
 	}
@@ -134,7 +146,7 @@ func runAnalyze(cmd *cobra.Command, e *env, f *analyzeFlags, args []string) erro
 	start := e.now()
 	e.summary, e.metricsFile = newSummary("analyze", start), f.output.metricsFile
 	runID := newRunID(start, f.runID)
-	aw, job, release, err := f.openExport(cmd.Context(), e, topo, runID)
+	aw, job, release, err := f.openExport(cmd.Context(), e, opts.Topology, runID)
 	if err != nil {
 		return err
 	}
@@ -255,11 +267,8 @@ func failOnFindings(res *correlate.Result, kinds []string) error {
 var traceFormats = []string{"text", "markdown", "json"}
 
 type traceFlags struct {
-	input          inputFlags
+	correlationFlags
 	output         outputFlags
-	corr           correlateFlags
-	config         string
-	udp            bool
 	client, server string
 	proto          string
 }
@@ -284,10 +293,8 @@ is shown, each with its own verdict.`,
 			return runTrace(cmd, e, &f, args)
 		},
 	}
-	f.input.register(cmd.Flags())
-	registerAnalysisFlags(cmd, &f.config, &f.udp)
+	f.correlationFlags.register(cmd)
 	f.output.register(cmd.Flags(), traceFormats)
-	f.corr.register(cmd)
 	cmd.Flags().StringVar(&f.client, "client", "", "the side that opened the connection: IP or IP:PORT, IPv6 in brackets with a port (example: --client 10.1.5.5:40001)")
 	cmd.Flags().StringVar(&f.server, "server", "", "the side that answered: IP or IP:PORT (example: --server 93.184.216.34:443)")
 	cmd.Flags().StringVar(&f.proto, "proto", "tcp", "protocol: tcp, udp, icmp, icmp6 or a number (example: --proto udp)")
@@ -302,15 +309,7 @@ func runTrace(cmd *cobra.Command, e *env, f *traceFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	topo, err := loadTopology(f.config)
-	if err != nil {
-		return err
-	}
-	in, err := f.input.plan(e, args)
-	if err != nil {
-		return err
-	}
-	opts, restore, err := f.corr.options(topo, f.udp)
+	in, opts, restore, err := f.prepare(e, args)
 	if err != nil {
 		return err
 	}
