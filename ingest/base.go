@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -53,4 +54,14 @@ func OpenRange(ctx context.Context, name string, offset, length int64, p RetryPo
 		end = offset + length
 	}
 	return OpenResumable(ctx, name, max(offset, 0), end, p, fetch)
+}
+
+// CheckRange checks the Content-Range of the answer to a GET from byte
+// start: a store that ignored the Range header would send the object from
+// its beginning, and a resumed read would repeat bytes.
+func CheckRange(name string, start int64, contentRange string) error {
+	if start > 0 && !strings.HasPrefix(contentRange, "bytes "+strconv.FormatInt(start, 10)+"-") {
+		return Fail(nil, "open", name, fmt.Sprintf("asked for bytes from %d, the store answered with range %q", start, contentRange), nil)
+	}
+	return nil
 }

@@ -42,3 +42,20 @@ func TestBaseObjectKey(t *testing.T) {
 		t.Errorf("ObjectKey of another bucket's name = %v, want a plain error", err)
 	}
 }
+
+func TestCheckRange(t *testing.T) {
+	for _, tc := range []struct {
+		start int64
+		cr    string
+		ok    bool
+	}{
+		{0, "", true},
+		{100, "bytes 100-199/200", true},
+		{100, "bytes 0-199/200", false},
+		{100, "", false},
+	} {
+		if err := CheckRange("s3://b/k", tc.start, tc.cr); (err == nil) != tc.ok {
+			t.Errorf("CheckRange(%d, %q) = %v, want ok %v", tc.start, tc.cr, err, tc.ok)
+		}
+	}
+}

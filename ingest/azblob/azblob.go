@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -355,9 +354,9 @@ func (b *Bucket) fetch(key string) ingest.Fetch {
 			}
 			return ingest.Fetched{}, classify("open", name, err)
 		}
-		if start > 0 && !strings.HasPrefix(deref(resp.ContentRange), "bytes "+strconv.FormatInt(start, 10)+"-") {
+		if err := ingest.CheckRange(name, start, deref(resp.ContentRange)); err != nil {
 			resp.Body.Close()
-			return ingest.Fetched{}, ingest.Fail(nil, "open", name, fmt.Sprintf("asked for bytes from %d, the store answered with range %q", start, deref(resp.ContentRange)), nil)
+			return ingest.Fetched{}, err
 		}
 		f := ingest.Fetched{Body: resp.Body, End: -1}
 		if resp.ETag != nil {

@@ -271,9 +271,9 @@ func (b *Bucket) fetch(key string) ingest.Fetch {
 			}
 			return ingest.Fetched{}, classify("open", name, err)
 		}
-		if start > 0 && !strings.HasPrefix(aws.ToString(out.ContentRange), "bytes "+strconv.FormatInt(start, 10)+"-") {
+		if err := ingest.CheckRange(name, start, aws.ToString(out.ContentRange)); err != nil {
 			out.Body.Close()
-			return ingest.Fetched{}, ingest.Fail(nil, "open", name, fmt.Sprintf("asked for bytes from %d, the store answered with range %q", start, aws.ToString(out.ContentRange)), nil)
+			return ingest.Fetched{}, err
 		}
 		f := ingest.Fetched{Body: out.Body, ETag: aws.ToString(out.ETag), End: -1}
 		if out.ContentLength != nil {
