@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -51,3 +52,18 @@ type marked struct{ kind, err error }
 
 func (m *marked) Error() string   { return m.err.Error() }
 func (m *marked) Unwrap() []error { return []error{m.kind, m.err} }
+
+// Empty reports whether no object lies under the folder prefix (a "/" is
+// added when missing, so "run" does not match "runs/"). Exports use it to
+// refuse mixing two runs' files by accident. A missing folder is empty.
+func Empty(ctx context.Context, src Source, prefix string) (bool, error) {
+	errFound := errors.New("found")
+	err := src.List(ctx, strings.TrimSuffix(prefix, "/")+"/", func(Object) error { return errFound })
+	switch {
+	case errors.Is(err, errFound):
+		return false, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return false, err
+	}
+	return true, nil
+}

@@ -234,13 +234,12 @@ func outputFor(ctx context.Context, f *normalizeFlags, start time.Time) (*export
 // checkEmptyPrefix refuses to add files to a non-empty prefix without
 // --append, as checkEmptyDir does for a local folder.
 func checkEmptyPrefix(ctx context.Context, st ingest.Store, root string) error {
-	errFound := errors.New("found")
-	err := st.List(ctx, strings.TrimSuffix(root, "/")+"/", func(ingest.Object) error { return errFound })
+	empty, err := ingest.Empty(ctx, st, root)
 	switch {
-	case errors.Is(err, errFound):
-		return usageError("--out %s already holds objects: give --append to add this run's files, or choose another prefix", ingest.Scrub(root))
-	case err != nil && !errors.Is(err, ingest.ErrNotFound):
+	case err != nil:
 		return &exitError{code: exitFailure, err: fmt.Errorf("--out: %w", err)}
+	case !empty:
+		return usageError("--out %s already holds objects: give --append to add this run's files, or choose another prefix", ingest.Scrub(root))
 	}
 	return nil
 }

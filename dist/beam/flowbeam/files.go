@@ -231,9 +231,6 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (discard) Commit() error               { return nil }
 func (discard) Abort() error                { return nil }
 
-// errNotEmpty stops a listing at its first object.
-var errNotEmpty = errors.New("not empty")
-
 // CheckEmpty refuses an export root that holds files already, as analyze
 // --export does without --append: a second run into one export would
 // double its rows for readers that do not select a run. A missing folder
@@ -260,12 +257,12 @@ func CheckEmpty(ctx context.Context, root string) error {
 	if c, ok := st.(io.Closer); ok {
 		defer c.Close()
 	}
-	err = st.List(ctx, prefix, func(ingest.Object) error { return errNotEmpty })
+	empty, err := ingest.Empty(ctx, st, prefix)
 	switch {
-	case errors.Is(err, errNotEmpty):
-		return fmt.Errorf("%s is not empty: give an empty or new prefix, or append to it", ingest.Scrub(root))
 	case err != nil:
 		return fmt.Errorf("check %s: %w", ingest.Scrub(root), err)
+	case !empty:
+		return fmt.Errorf("%s is not empty: give an empty or new prefix, or append to it", ingest.Scrub(root))
 	}
 	return nil
 }
