@@ -3,6 +3,11 @@
 // azblob://account/container/blob paths, the names flowsym gives Azure
 // objects, through the official Azure SDK (azblob).
 //
+// It is an adapter: listing, resumable reads, block-staged writes, stats
+// and deletes are flowsym's own Azure store (ingest/azblob), so they
+// behave as in the CLI; only Copy (a server-side Copy Blob, for Beam's
+// renames) calls the SDK directly.
+//
 // Credentials are those of flowsym's own Azure store, in this order: a
 // connection string in AZURE_STORAGE_CONNECTION_STRING (which also sets the
 // endpoint, as for Azurite); a SAS token in AZURE_STORAGE_SAS_TOKEN; an
@@ -21,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -31,9 +35,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 
+	"github.com/flowsym/flowsym/ingest"
 	flowazblob "github.com/flowsym/flowsym/ingest/azblob"
 )
 
@@ -57,13 +61,12 @@ func Register() {
 	registerOnce.Do(func() { filesystem.Register(Scheme, New) })
 }
 
-// FS is the file system. It holds one client per storage account, made on
-// first use from the environment.
+// FS is the file system. It holds one client per storage account and one
+// store per container, made on first use from the environment.
 type FS struct {
 	mu      sync.Mutex
-	clients map[string]*azblob.Client
-	// blockSize is the size of the blocks a writer stages (4 MiB).
-	blockSize int64
+	clients map[string]*azblob.Client     // by account
+	buckets map[string]*flowazblob.Bucket // by account/container
 }
 
 var (
@@ -76,7 +79,7 @@ var (
 // New returns the file system; it has the signature filesystem.Register
 // wants.
 func New(context.Context) filesystem.Interface {
-	return &FS{clients: map[string]*azblob.Client{}, blockSize: 4 << 20}
+	return &FS{clients: map[string]*azblob.Client{}, buckets: map[string]*flowazblob.Bucket{}}
 }
 
 // Close implements filesystem.Interface.
@@ -102,39 +105,43 @@ func parse(name string) (path, error) {
 
 func (p path) String() string { return Scheme + "://" + p.account + "/" + p.container + "/" + p.blob }
 
-func (f *FS) container(p path) (*container.Client, error) {
+// client returns the account's client, made as flowsym's Azure store makes
+// it (credential order, retries, timeouts).
+func (f *FS) client(account string) (*azblob.Client, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := f.clients[p.account]
+	c := f.clients[account]
 	if c == nil {
 		var err error
-		if c, err = newClient(p.account); err != nil {
-			return nil, fmt.Errorf("azblob account %s: %w", p.account, err)
+		if c, err = flowazblob.NewClient(account, flowazblob.Options{}); err != nil {
+			return nil, fmt.Errorf("azblob account %s: %w", account, err)
 		}
-		f.clients[p.account] = c
+		f.clients[account] = c
 	}
-	return c.ServiceClient().NewContainerClient(p.container), nil
+	return c, nil
 }
 
-func (f *FS) blob(name string) (*blockblob.Client, path, error) {
+// bucket returns the store of name's container.
+func (f *FS) bucket(ctx context.Context, name string) (*flowazblob.Bucket, path, error) {
 	p, err := parse(name)
 	if err != nil {
 		return nil, p, err
 	}
-	if p.blob == "" || strings.HasSuffix(p.blob, "/") {
-		return nil, p, fmt.Errorf("%q names no blob", name)
-	}
-	c, err := f.container(p)
+	c, err := f.client(p.account)
 	if err != nil {
 		return nil, p, err
 	}
-	return c.NewBlockBlobClient(p.blob), p, nil
-}
-
-// newClient builds the account's client as flowsym's Azure store does,
-// with its credential order, retries and timeouts.
-func newClient(account string) (*azblob.Client, error) {
-	return flowazblob.NewClient(account, flowazblob.Options{})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := p.account + "/" + p.container
+	b := f.buckets[id]
+	if b == nil {
+		if b, err = flowazblob.New(ctx, p.account, p.container, flowazblob.Options{Client: c}); err != nil {
+			return nil, p, err
+		}
+		f.buckets[id] = b
+	}
+	return b, p, nil
 }
 
 // List implements filesystem.Interface. The glob's blob part matches as
@@ -142,7 +149,7 @@ func newClient(account string) (*azblob.Client, error) {
 // delimiter), "**" across levels, "[...]" a class. Only the blobs under
 // the glob's literal prefix are listed.
 func (f *FS) List(ctx context.Context, glob string) ([]string, error) {
-	p, err := parse(glob)
+	b, p, err := f.bucket(ctx, glob)
 	if err != nil {
 		return nil, err
 	}
@@ -150,26 +157,20 @@ func (f *FS) List(ctx context.Context, glob string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("glob %q: %w", glob, err)
 	}
-	c, err := f.container(p)
-	if err != nil {
-		return nil, err
-	}
 	prefix := p.blob
 	if i := strings.IndexAny(prefix, "*?["); i >= 0 {
 		prefix = prefix[:i]
 	}
+	base := path{p.account, p.container, ""}.String()
 	var out []string
-	pager := c.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &prefix})
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", glob, err)
+	err = b.List(ctx, prefix, func(o ingest.Object) error {
+		if re.MatchString(strings.TrimPrefix(o.Name, base)) {
+			out = append(out, o.Name)
 		}
-		for _, item := range page.Segment.BlobItems {
-			if item.Name != nil && re.MatchString(*item.Name) {
-				out = append(out, path{p.account, p.container, *item.Name}.String())
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", glob, err)
 	}
 	return out, nil
 }
@@ -212,100 +213,85 @@ func globRegexp(glob string) (*regexp.Regexp, error) {
 	return regexp.Compile(sb.String())
 }
 
-// OpenRead implements filesystem.Interface. A read that breaks is resumed
-// from where it stopped, pinned to the blob's ETag, up to five times.
+// OpenRead implements filesystem.Interface with the store's resumable
+// read: a read that breaks is resumed from where it stopped, pinned to the
+// blob's ETag.
 func (f *FS) OpenRead(ctx context.Context, name string) (io.ReadCloser, error) {
-	bc, _, err := f.blob(name)
+	b, _, err := f.bucket(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := bc.DownloadStream(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", name, describe(err))
-	}
-	return resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: 5}), nil
+	return b.Open(ctx, name)
 }
 
-// OpenWrite implements filesystem.Interface with a block blob staged as
-// bytes arrive (two blocks in flight): the blob changes only when Close
-// commits the block list, so a reader never sees half of it. Close returns
-// the upload's error.
+// OpenWrite implements filesystem.Interface with the store's block blob
+// writer: the blob changes only when Close commits the block list, so a
+// reader never sees half of it. Close returns the upload's error.
 func (f *FS) OpenWrite(ctx context.Context, name string) (io.WriteCloser, error) {
-	bc, _, err := f.blob(name)
+	b, _, err := f.bucket(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	w := &writer{pw: pw, done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		_, err := bc.UploadStream(ctx, pr, &blockblob.UploadStreamOptions{BlockSize: f.blockSize, Concurrency: 2})
-		if err != nil {
-			err = fmt.Errorf("write %s: %w", name, describe(err))
-		}
-		w.err = err
-		pr.CloseWithError(err) // unblocks a Write after a failed upload
-	}()
-	return w, nil
+	w, err := b.Create(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return committer{w}, nil
 }
 
-type writer struct {
-	pw   *io.PipeWriter
-	done chan struct{}
-	err  error
-}
+// committer is an ObjectWriter that commits on Close.
+type committer struct{ ingest.ObjectWriter }
 
-func (w *writer) Write(p []byte) (int, error) { return w.pw.Write(p) }
+func (c committer) Close() error { return c.Commit() }
 
-func (w *writer) Close() error {
-	w.pw.Close()
-	<-w.done
-	return w.err
+// stat returns the blob's properties from the store.
+func (f *FS) stat(ctx context.Context, name string) (ingest.Object, error) {
+	b, _, err := f.bucket(ctx, name)
+	if err != nil {
+		return ingest.Object{}, err
+	}
+	return b.Stat(ctx, name)
 }
 
 // Size implements filesystem.Interface.
 func (f *FS) Size(ctx context.Context, name string) (int64, error) {
-	bc, _, err := f.blob(name)
+	o, err := f.stat(ctx, name)
 	if err != nil {
 		return -1, err
 	}
-	props, err := bc.GetProperties(ctx, nil)
-	if err != nil {
-		return -1, fmt.Errorf("size of %s: %w", name, describe(err))
-	}
-	if props.ContentLength == nil {
-		return -1, fmt.Errorf("size of %s: no content length", name)
-	}
-	return *props.ContentLength, nil
+	return o.Size, nil
 }
 
 // LastModified implements filesystem.LastModifiedGetter.
 func (f *FS) LastModified(ctx context.Context, name string) (time.Time, error) {
-	bc, _, err := f.blob(name)
-	if err != nil {
-		return time.Time{}, err
-	}
-	props, err := bc.GetProperties(ctx, nil)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("properties of %s: %w", name, describe(err))
-	}
-	if props.LastModified == nil {
-		return time.Time{}, nil
-	}
-	return *props.LastModified, nil
+	o, err := f.stat(ctx, name)
+	return o.Modified, err
 }
 
 // Remove implements filesystem.Remover. A blob already gone is not an
 // error: a retried rename may remove twice.
 func (f *FS) Remove(ctx context.Context, name string) error {
-	bc, _, err := f.blob(name)
+	b, _, err := f.bucket(ctx, name)
 	if err != nil {
 		return err
 	}
-	if _, err := bc.Delete(ctx, nil); err != nil && !isNotFound(err) {
-		return fmt.Errorf("remove %s: %w", name, describe(err))
+	return b.Delete(ctx, name)
+}
+
+// blob returns the SDK client of one blob, for Copy.
+func (f *FS) blob(name string) (*blockblob.Client, path, error) {
+	p, err := parse(name)
+	if err != nil {
+		return nil, p, err
 	}
-	return nil
+	if p.blob == "" || strings.HasSuffix(p.blob, "/") {
+		return nil, p, fmt.Errorf("%q names no blob", name)
+	}
+	c, err := f.client(p.account)
+	if err != nil {
+		return nil, p, err
+	}
+	return c.ServiceClient().NewContainerClient(p.container).NewBlockBlobClient(p.blob), p, nil
 }
 
 // Copy implements filesystem.Copier with a server-side copy inside the
@@ -352,11 +338,6 @@ func (f *FS) Copy(ctx context.Context, oldpath, newpath string) error {
 		return fmt.Errorf("copy %s to %s: copy status %s", oldpath, newpath, status)
 	}
 	return nil
-}
-
-func isNotFound(err error) bool {
-	var re *azcore.ResponseError
-	return errors.As(err, &re) && re.StatusCode == http.StatusNotFound
 }
 
 // describe shortens an SDK error to its code and status; the SDK's own
