@@ -107,8 +107,8 @@ func parquetColumns(sc *arrow.Schema) ([]*awsField, string, []string) {
 }
 
 func parquetRow(b *schema.Builder, rec arrow.RecordBatch, cols []*awsField, kind string, i int, row int64) error {
-	b.Str(schema.Cloud, "aws")
-	b.Str(schema.LogKind, kind)
+	b.Fixed(schema.Cloud, "aws")
+	b.Fixed(schema.LogKind, kind)
 	for c, f := range cols {
 		if f == nil {
 			continue

@@ -34,12 +34,12 @@ type awsObject struct {
 	b      *schema.Builder
 	format *AWSFormat
 	kind   string
-	tokens [][]byte
+	fields fieldSpans
 }
 
 // Parse implements Parser.
 func (p *AWSText) Parse(ctx context.Context, in *Input, b *schema.Builder) error {
-	o := &awsObject{in: in, b: b, tokens: make([][]byte, 0, 64)}
+	o := &awsObject{in: in, b: b}
 	if err := o.setFormat(p.headerless(), false); err != nil {
 		return err
 	}
@@ -91,8 +91,8 @@ func (o *awsObject) setFormat(f *AWSFormat, fromHeader bool) error {
 
 // line handles one line: blank, a header, an envelope, or a record.
 func (o *awsObject) line(line []byte, n int64) error {
-	o.tokens = splitFields(o.tokens[:0], line)
-	if len(o.tokens) == 0 {
+	o.fields.splitBlanks(line)
+	if o.fields.n == 0 {
 		return nil
 	}
 	if line[0] == '{' {
@@ -101,7 +101,7 @@ func (o *awsObject) line(line []byte, n int64) error {
 	// A header is the first line of an S3 object; a later one appears where
 	// objects were concatenated. Only a line whose first token is a field
 	// name can be one, which keeps the test off the hot path.
-	if c := o.tokens[0][0]; c >= 'a' && c <= 'z' && isAWSHeader(o.tokens) {
+	if c := o.fields.field(0)[0]; c >= 'a' && c <= 'z' && isAWSHeader(o.fields.all()) {
 		f, err := ParseAWSFormat(string(line))
 		if err != nil {
 			return o.in.problem(n, lineErr(ErrMalformed, "bad header line: %v", err))
@@ -118,15 +118,18 @@ func (o *awsObject) line(line []byte, n int64) error {
 // record stages the fields of o.tokens. It returns a cause on bad input.
 func (o *awsObject) record(n int64) error {
 	fields := o.format.fields
-	if len(o.tokens) != len(fields) {
+	if n := o.fields.n; n != len(fields) {
 		return lineErr(ErrMalformed, "has %d fields, the format has %d (%s)%s",
-			len(o.tokens), len(fields), abbreviate(o.format.String()), formatHint(len(o.tokens)))
+			n, len(fields), abbreviate(o.format.String()), formatHint(n))
+	}
+	if len(fields) > maxLineFields {
+		return lineErr(ErrMalformed, "the format has %d fields; flowsym reads lines of at most %d", len(fields), maxLineFields)
 	}
 	b := o.b
-	b.Str(schema.Cloud, "aws")
-	b.Str(schema.LogKind, o.kind)
+	b.Fixed(schema.Cloud, "aws")
+	b.Fixed(schema.LogKind, o.kind)
 	for i := range fields {
-		tok := o.tokens[i]
+		tok := o.fields.field(i)
 		if len(tok) == 1 && tok[0] == '-' {
 			continue
 		}
@@ -286,6 +289,18 @@ func parseUint(s []byte) (uint64, bool) {
 	if len(s) == 0 || len(s) > 20 {
 		return 0, false
 	}
+	if len(s) < 20 {
+		// 19 digits cannot overflow: no check per digit.
+		var v uint64
+		for _, c := range s {
+			d := uint64(c - '0')
+			if d > 9 {
+				return 0, false
+			}
+			v = v*10 + d
+		}
+		return v, true
+	}
 	var v uint64
 	for _, c := range s {
 		d := uint64(c - '0')
@@ -298,46 +313,6 @@ func parseUint(s []byte) (uint64, bool) {
 		v = v*10 + d
 	}
 	return v, true
-}
-
-// splitFields splits on runs of spaces and tabs (the AWS documentation's
-// own examples contain double spaces). Lines without tabs, nearly all of
-// them, jump from space to space with bytes.IndexByte.
-func splitFields(dst [][]byte, line []byte) [][]byte {
-	if bytes.IndexByte(line, '\t') >= 0 {
-		return splitFieldsSlow(dst, line)
-	}
-	for len(line) > 0 {
-		if line[0] == ' ' {
-			line = line[1:]
-			continue
-		}
-		i := bytes.IndexByte(line, ' ')
-		if i < 0 {
-			return append(dst, line[:len(line):len(line)])
-		}
-		dst = append(dst, line[:i:i])
-		line = line[i+1:]
-	}
-	return dst
-}
-
-func splitFieldsSlow(dst [][]byte, line []byte) [][]byte {
-	start := -1
-	for i, c := range line {
-		if c == ' ' || c == '\t' {
-			if start >= 0 {
-				dst = append(dst, line[start:i:i])
-				start = -1
-			}
-		} else if start < 0 {
-			start = i
-		}
-	}
-	if start >= 0 {
-		dst = append(dst, line[start:len(line):len(line)])
-	}
-	return dst
 }
 
 // envelope unwraps the JSON that CloudWatch Logs exports and Firehose
@@ -386,8 +361,8 @@ func (o *awsObject) envelope(line []byte, n int64) error {
 
 // wrapped handles one record taken out of an envelope.
 func (o *awsObject) wrapped(msg []byte, n int64) error {
-	o.tokens = splitFields(o.tokens[:0], msg)
-	if len(o.tokens) == 0 || msg[0] == '{' {
+	o.fields.splitBlanks(msg)
+	if o.fields.n == 0 || msg[0] == '{' {
 		return o.in.problem(n, lineErr(ErrMalformed, "envelope message is not a flow-log record"))
 	}
 	if err := o.record(n); err != nil {

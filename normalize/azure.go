@@ -37,12 +37,9 @@ type azureObject struct {
 	in      *Input
 	b       *schema.Builder
 	p       fastjson.Parser
-	tuple   int64 // ordinal of the last tuple seen
-	fields  [16][]byte
-	mac     []byte // the normalized MAC of the flow being read
-	resID   []byte // the upper-cased resource id of the record
-	target  []byte
-	account []byte
+	tuple   int64      // ordinal of the last tuple seen
+	fields  fieldSpans // of the tuple being read
+	scratch []byte     // a value being normalized for Builder.Fixed, which copies it
 }
 
 func parseAzure(ctx context.Context, in *Input, b *schema.Builder) error {
@@ -133,64 +130,29 @@ func (o *azureObject) countTuples(groups []*fastjson.Value, inner, tuples string
 	}
 }
 
-// split cuts a flow tuple at its commas into o.fields. It returns the
-// number of fields, or len(o.fields)+1 when there are more than fit. One
-// pass over the bytes: a tuple's fields are too short for IndexByte's
-// setup to pay off.
-func (o *azureObject) split(t []byte) int {
-	n, start := 0, 0
-	for i, c := range t {
-		if c != ',' {
-			continue
-		}
-		if n == len(o.fields)-1 {
-			return len(o.fields) + 1
-		}
-		o.fields[n] = t[start:i]
-		n++
-		start = i + 1
-	}
-	o.fields[n] = t[start:]
-	return n + 1
-}
-
-// setRecordContext normalizes and stages what every tuple of a record
-// shares. Azure resource ids are case-insensitive and the platform writes
-// them upper-case in flow-log paths and flowLogResourceID, so resource_id
-// and target_resource are upper-cased: one spelling joins NSG and VNet
-// logs. The subscription GUID is lower-cased, as the portal and CLI show
-// it.
-func (o *azureObject) recordContext(resID, target []byte) {
-	o.resID = upperASCII(o.resID[:0], resID)
-	o.target = upperASCII(o.target[:0], target)
-	o.account = o.account[:0]
+// recordContext fixes what every tuple of a record shares (see
+// schema.Builder.Fixed), so it costs nothing per tuple. Azure resource ids
+// are case-insensitive and the platform writes them upper-case in
+// flow-log paths and flowLogResourceID, so resource_id and
+// target_resource are upper-cased: one spelling joins NSG and VNet logs.
+// The subscription GUID is lower-cased, as the portal and CLI show it.
+func (o *azureObject) recordContext(kind string, resID, target []byte) {
+	b := o.b
+	b.Fixed(schema.Cloud, "azure")
+	b.Fixed(schema.LogKind, kind)
+	o.scratch = upperASCII(o.scratch[:0], resID)
+	b.Fixed(schema.ResourceID, bstr(o.scratch))
+	o.scratch = upperASCII(o.scratch[:0], target)
+	b.Fixed(schema.TargetResource, bstr(o.scratch))
+	o.scratch = o.scratch[:0]
 	id := resID
 	if len(id) == 0 {
 		id = target
 	}
-	if sub := subscriptionOf(id); sub != nil {
-		for _, c := range sub {
-			o.account = append(o.account, lowerASCII(c))
-		}
+	for _, c := range subscriptionOf(id) {
+		o.scratch = append(o.scratch, lowerASCII(c))
 	}
-}
-
-// stageRecordContext stages the record-level columns for one tuple.
-func (o *azureObject) stageRecordContext() {
-	b := o.b
-	if len(o.resID) > 0 {
-		b.Bytes(schema.ResourceID, o.resID)
-	}
-	if len(o.target) > 0 {
-		b.Bytes(schema.TargetResource, o.target)
-	}
-	if len(o.account) > 0 {
-		b.Bytes(schema.Account, o.account)
-	}
-	if len(o.mac) > 0 {
-		b.Bytes(schema.MAC, o.mac)
-		b.Bytes(schema.Observer, o.mac)
-	}
+	b.Fixed(schema.Account, bstr(o.scratch))
 }
 
 // subscriptionOf returns the GUID after /subscriptions/ in a resource id.
@@ -236,20 +198,27 @@ func upperASCII(dst, s []byte) []byte {
 	return dst
 }
 
-// setMAC normalizes a MAC address to 12 upper-case hex digits without
-// separators (Azure writes 000D3AF87856, some pipelines 00-0D-3A-F8-78-56
-// or mixed case).
+// setMAC fixes the MAC address, which is also the observer, for the
+// tuples that follow, as 12 upper-case hex digits without separators
+// (Azure writes 000D3AF87856, some pipelines 00-0D-3A-F8-78-56 or mixed
+// case).
 func (o *azureObject) setMAC(mac []byte) {
-	o.mac = o.mac[:0]
+	o.scratch = appendMAC(o.scratch[:0], mac)
+	o.b.Fixed(schema.MAC, bstr(o.scratch))
+	o.b.Fixed(schema.Observer, bstr(o.scratch))
+}
+
+func appendMAC(dst, mac []byte) []byte {
 	for _, c := range mac {
 		switch {
 		case c == ':' || c == '-' || c == '.':
 		case 'a' <= c && c <= 'z':
-			o.mac = append(o.mac, c-('a'-'A'))
+			dst = append(dst, c-('a'-'A'))
 		default:
-			o.mac = append(o.mac, c)
+			dst = append(dst, c)
 		}
 	}
+	return dst
 }
 
 // azureCounter stages one counter of a tuple; empty stays NULL.
@@ -341,20 +310,20 @@ func azureState(b *schema.Builder, tok []byte) (byte, error) {
 // (B) tuple carries none: NSG writes them empty and VNet writes 0
 // placeholders; both stay NULL, and the record is connection_only, because
 // a B tuple is evidence of neither direction.
-func azureCounters(b *schema.Builder, state byte, f [][]byte) error {
+func azureCounters(b *schema.Builder, state byte, f *fieldSpans, first int) error {
 	if state == 'B' {
 		b.Bool(schema.ConnectionOnly, true)
 		return nil
 	}
 	b.Bool(schema.ConnectionOnly, false)
-	if err := azureCounter(b, schema.Packets, f[0], "packets sent"); err != nil {
+	if err := azureCounter(b, schema.Packets, f.field(first), "packets sent"); err != nil {
 		return err
 	}
-	if err := azureCounter(b, schema.Bytes, f[1], "bytes sent"); err != nil {
+	if err := azureCounter(b, schema.Bytes, f.field(first+1), "bytes sent"); err != nil {
 		return err
 	}
-	if err := azureCounter(b, schema.RevPackets, f[2], "packets received"); err != nil {
+	if err := azureCounter(b, schema.RevPackets, f.field(first+2), "packets received"); err != nil {
 		return err
 	}
-	return azureCounter(b, schema.RevBytes, f[3], "bytes received")
+	return azureCounter(b, schema.RevBytes, f.field(first+3), "bytes received")
 }

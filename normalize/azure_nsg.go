@@ -43,9 +43,9 @@ func (o *azureObject) nsg(ctx context.Context, e *jsonElem, rec, props *fastjson
 		return o.in.problem(0, fmt.Errorf("%w: %s: NSG flow log Version %d is not supported (flowsym reads 1 and 2); its %d tuples were skipped",
 			ErrUnknownFormat, e.where(), version, o.tuple-before))
 	}
-	o.recordContext(str(getFold(rec, "resourceId")), nil)
+	o.recordContext(KindAzureNSG, str(getFold(rec, "resourceId")), nil)
 	for i, r := range rules {
-		rule := asString(getFold(r, "rule"))
+		o.b.Fixed(schema.Rule, bstr(asString(getFold(r, "rule"))))
 		flows, ok := arrayOf(r, "flows")
 		if !ok {
 			if err := o.structure(e, "properties.flows[%d].flows is not an array", i); err != nil {
@@ -69,7 +69,7 @@ func (o *azureObject) nsg(ctx context.Context, e *jsonElem, rec, props *fastjson
 						return err
 					}
 				}
-				if err := o.nsgTuple(t, rule, version); err != nil {
+				if err := o.nsgTuple(t, version); err != nil {
 					o.b.Discard()
 					if err := o.in.problem(o.tuple, err); err != nil {
 						return err
@@ -89,72 +89,67 @@ func (o *azureObject) nsg(ctx context.Context, e *jsonElem, rec, props *fastjson
 //
 //	v1: ts,src,dst,sport,dport,T|U,I|O,A|D
 //	v2: ts,src,dst,sport,dport,T|U,I|O,A|D,B|C|E,pkts,bytes,rpkts,rbytes
-func (o *azureObject) nsgTuple(t *fastjson.Value, rule []byte, version int64) error {
+func (o *azureObject) nsgTuple(t *fastjson.Value, version int64) error {
 	s := asString(t)
 	if s == nil {
 		return lineErr(ErrMalformed, "flow tuple is not a non-empty string")
 	}
-	n := o.split(s)
+	f := &o.fields
+	f.splitCommas(s)
+	n := f.n
 	switch {
 	case n != 8 && n != 13:
 		return badField("flowTuples", s, fmt.Sprintf("has %d fields, want 8 (Version 1) or 13 (Version 2)", n))
 	case version == 1 && n != 8, version == 2 && n != 13:
 		return badField("flowTuples", s, fmt.Sprintf("has %d fields, but the record says Version %d", n, version))
 	}
-	f := &o.fields
 	b := o.b
-	b.Str(schema.Cloud, "azure")
-	b.Str(schema.LogKind, KindAzureNSG)
 	if version != 0 {
 		b.Int(schema.LogVersion, version)
 	}
-	ts, ok := parseUint(f[0])
+	ts, ok := parseUint(f.field(0))
 	if !ok || ts > maxEpochSeconds {
-		return badField("timestamp", f[0], "not Unix seconds")
+		return badField("timestamp", f.field(0), "not Unix seconds")
 	}
 	b.Time(schema.StartTime, int64(ts)*1_000_000)
 	b.Time(schema.EndTime, int64(ts)*1_000_000)
-	if err := azureAddr(b, schema.SrcAddr, f[1], "source address"); err != nil {
+	if err := azureAddr(b, schema.SrcAddr, f.field(1), "source address"); err != nil {
 		return err
 	}
-	if err := azureAddr(b, schema.DstAddr, f[2], "destination address"); err != nil {
+	if err := azureAddr(b, schema.DstAddr, f.field(2), "destination address"); err != nil {
 		return err
 	}
-	if err := azurePort(b, schema.SrcPort, f[3], "source port"); err != nil {
+	if err := azurePort(b, schema.SrcPort, f.field(3), "source port"); err != nil {
 		return err
 	}
-	if err := azurePort(b, schema.DstPort, f[4], "destination port"); err != nil {
+	if err := azurePort(b, schema.DstPort, f.field(4), "destination port"); err != nil {
 		return err
 	}
-	if err := azureProtocol(b, f[5]); err != nil {
+	if err := azureProtocol(b, f.field(5)); err != nil {
 		return err
 	}
-	if err := azureDirection(b, f[6]); err != nil {
+	if err := azureDirection(b, f.field(6)); err != nil {
 		return err
 	}
-	switch string(f[7]) {
+	switch string(f.field(7)) {
 	case "A":
 		b.Str(schema.Action, "accept")
 	case "D":
 		b.Str(schema.Action, "reject")
 	default:
-		return badField("decision", f[7], "want A or D")
+		return badField("decision", f.field(7), "want A or D")
 	}
 	if n == 8 {
 		b.Bool(schema.ConnectionOnly, true)
 	} else {
-		state, err := azureState(b, f[8])
+		state, err := azureState(b, f.field(8))
 		if err != nil {
 			return err
 		}
-		if err := azureCounters(b, state, f[9:13]); err != nil {
+		if err := azureCounters(b, state, f, 9); err != nil {
 			return err
 		}
 	}
-	if rule != nil {
-		b.Bytes(schema.Rule, rule)
-	}
-	o.stageRecordContext()
 	b.Int(schema.SourceLine, o.tuple)
 	return nil
 }

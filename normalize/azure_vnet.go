@@ -51,10 +51,10 @@ func (o *azureObject) vnet(ctx context.Context, e *jsonElem, rec, records *fastj
 			ErrUnknownFormat, e.where(), version, maxVNetVersion, o.tuple-before))
 	}
 	target := str(getFold(rec, "targetResourceID"))
-	o.recordContext(str(getFold(rec, "flowLogResourceID")), target)
+	o.recordContext(KindAzureVNet, str(getFold(rec, "flowLogResourceID")), target)
 	o.setMAC(asString(getFold(rec, "macAddress")))
-	network := resourceName(target, "virtualNetworks")
-	subnet := resourceName(target, "subnets")
+	o.b.Fixed(schema.Network, bstr(resourceName(target, "virtualNetworks")))
+	o.b.Fixed(schema.Subnet, bstr(resourceName(target, "subnets")))
 	for i, a := range acls {
 		acl := asString(getFold(a, "aclID"))
 		groups, ok := arrayOf(a, "flowGroups")
@@ -65,7 +65,7 @@ func (o *azureObject) vnet(ctx context.Context, e *jsonElem, rec, records *fastj
 			continue
 		}
 		for _, g := range groups {
-			rule := asString(getFold(g, "rule"))
+			o.b.Fixed(schema.Rule, bstr(asString(getFold(g, "rule"))))
 			tuples, ok := arrayOf(g, "flowTuples")
 			if !ok {
 				if err := o.structure(e, "flowRecords.flows[%d]: flowTuples is not an array", i); err != nil {
@@ -88,15 +88,6 @@ func (o *azureObject) vnet(ctx context.Context, e *jsonElem, rec, records *fastj
 					continue
 				}
 				b := o.b
-				if rule != nil {
-					b.Bytes(schema.Rule, rule)
-				}
-				if network != nil {
-					b.Bytes(schema.Network, network)
-				}
-				if subnet != nil {
-					b.Bytes(schema.Subnet, subnet)
-				}
 				if acl != nil {
 					b.Label("aclID", bstr(acl))
 				}
@@ -120,42 +111,40 @@ func (o *azureObject) vnetTuple(t *fastjson.Value, version int64) error {
 	if s == nil {
 		return lineErr(ErrMalformed, "flow tuple is not a non-empty string")
 	}
-	if n := o.split(s); n != 13 {
-		return badField("flowTuples", s, fmt.Sprintf("has %d fields, want 13", n))
-	}
 	f := &o.fields
+	if f.splitCommas(s); f.n != 13 {
+		return badField("flowTuples", s, fmt.Sprintf("has %d fields, want 13", f.n))
+	}
 	b := o.b
-	b.Str(schema.Cloud, "azure")
-	b.Str(schema.LogKind, KindAzureVNet)
 	if version != 0 {
 		b.Int(schema.LogVersion, version)
 	}
-	ts, ok := parseUint(f[0])
+	ts, ok := parseUint(f.field(0))
 	if !ok || ts >= 1e14 {
-		return badField("timestamp", f[0], "not Unix seconds or milliseconds")
+		return badField("timestamp", f.field(0), "not Unix seconds or milliseconds")
 	}
 	us, _ := epochMicros(ts)
 	b.Time(schema.StartTime, us)
 	b.Time(schema.EndTime, us)
-	if err := azureAddr(b, schema.SrcAddr, f[1], "source address"); err != nil {
+	if err := azureAddr(b, schema.SrcAddr, f.field(1), "source address"); err != nil {
 		return err
 	}
-	if err := azureAddr(b, schema.DstAddr, f[2], "destination address"); err != nil {
+	if err := azureAddr(b, schema.DstAddr, f.field(2), "destination address"); err != nil {
 		return err
 	}
-	if err := azurePort(b, schema.SrcPort, f[3], "source port"); err != nil {
+	if err := azurePort(b, schema.SrcPort, f.field(3), "source port"); err != nil {
 		return err
 	}
-	if err := azurePort(b, schema.DstPort, f[4], "destination port"); err != nil {
+	if err := azurePort(b, schema.DstPort, f.field(4), "destination port"); err != nil {
 		return err
 	}
-	if err := azureProtocol(b, f[5]); err != nil {
+	if err := azureProtocol(b, f.field(5)); err != nil {
 		return err
 	}
-	if err := azureDirection(b, f[6]); err != nil {
+	if err := azureDirection(b, f.field(6)); err != nil {
 		return err
 	}
-	state, err := azureState(b, f[7])
+	state, err := azureState(b, f.field(7))
 	if err != nil {
 		return err
 	}
@@ -164,13 +153,12 @@ func (o *azureObject) vnetTuple(t *fastjson.Value, version int64) error {
 	} else {
 		b.Str(schema.Action, "accept")
 	}
-	if len(f[8]) > 0 {
-		b.Bytes(schema.Encryption, f[8])
+	if len(f.field(8)) > 0 {
+		b.Bytes(schema.Encryption, f.field(8))
 	}
-	if err := azureCounters(b, state, f[9:13]); err != nil {
+	if err := azureCounters(b, state, f, 9); err != nil {
 		return err
 	}
-	o.stageRecordContext()
 	b.Int(schema.SourceLine, o.tuple)
 	return nil
 }

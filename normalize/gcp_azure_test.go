@@ -420,17 +420,9 @@ func TestAzureHelpers(t *testing.T) {
 			t.Errorf("resourceName(%q, subnets) = %q, want %q", c.id, got, c.subnet)
 		}
 	}
-	var o azureObject
 	for in, want := range map[string]string{"000D3AF87856": "000D3AF87856", "00-0d-3a-f8-78-56": "000D3AF87856", "00:22:48:7b:C2:05": "0022487BC205", "": ""} {
-		o.setMAC([]byte(in))
-		if string(o.mac) != want {
-			t.Errorf("setMAC(%q) = %q, want %q", in, o.mac, want)
-		}
-	}
-	for in, want := range map[string]int{"": 1, "a": 1, "a,b": 2, ",": 2, "1,2,3,4,5,6,7,8,9,10,11,12,13": 13,
-		strings.Repeat(",", 15): 16, strings.Repeat(",", 16): 17, strings.Repeat(",", 40): 17} {
-		if got := o.split([]byte(in)); got != want {
-			t.Errorf("split(%q) = %d, want %d", in, got, want)
+		if got := appendMAC(nil, []byte(in)); string(got) != want {
+			t.Errorf("appendMAC(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -42,8 +42,8 @@ func isNATPayload(e, p *fastjson.Value) bool {
 // nat stages a Cloud NAT record.
 func (o *gcpObject) nat(e, p *fastjson.Value) error {
 	b := o.b
-	b.Str(schema.Cloud, "gcp")
-	b.Str(schema.LogKind, KindGCPNAT)
+	b.Fixed(schema.Cloud, "gcp")
+	b.Fixed(schema.LogKind, KindGCPNAT)
 	conn := p.Get("connection")
 	if conn == nil || conn.Type() != fastjson.TypeObject {
 		return lineErr(ErrMalformed, "field connection is missing")

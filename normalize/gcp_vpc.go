@@ -208,8 +208,8 @@ var (
 // it, so the record is egress there; DEST means ingress at the destination.
 func (o *gcpObject) vpc(e, p *fastjson.Value) error {
 	b := o.b
-	b.Str(schema.Cloud, "gcp")
-	b.Str(schema.LogKind, KindGCPVPC)
+	b.Fixed(schema.Cloud, "gcp")
+	b.Fixed(schema.LogKind, KindGCPVPC)
 	conn := p.Get("connection")
 	if conn == nil || conn.Type() != fastjson.TypeObject {
 		return lineErr(ErrMalformed, "field connection is missing")

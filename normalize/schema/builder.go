@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -37,6 +38,21 @@ type column struct {
 	addrs [][AddrWidth]byte
 	data  []byte  // string bytes
 	ends  []int32 // string end offsets into data, one per row
+
+	// A string column may instead take a value fixed for a run of rows
+	// (see Fixed): runs says from which row of the batch each fixed
+	// value holds.
+	fixed    string
+	hasFixed bool
+	runs     []fixedRun
+}
+
+// fixedRun gives the rows from row on the fixed value val (NULL when ok
+// is false), up to the next run.
+type fixedRun struct {
+	row int
+	val string
+	ok  bool
 }
 
 func (c *column) isValid(i int) bool {
@@ -94,9 +110,57 @@ func NewBuilder(mem memory.Allocator, batchRows int, emit func(arrow.RecordBatch
 func (b *Builder) Release() { b.reset() }
 
 // SetObject names the object that the following rows come from; every
-// committed row carries it in source_object.
+// committed row carries it in source_object. It also ends every value
+// that Fixed set, so that one object's parser never labels the next
+// object's rows.
 func (b *Builder) SetObject(name string) {
 	b.object, b.skipLines, b.maxLine = name, 0, 0
+	for c := range b.cols {
+		b.unfix(Col(c))
+	}
+	if name != "" {
+		b.Fixed(SourceObject, name)
+	}
+}
+
+// Fixed gives string column c the value v in every row committed from now
+// on, until Fixed is called again for c or the next SetObject; v is
+// copied, and "" means NULL (the schema has no empty strings). A value
+// the row sets itself (Str, Bytes) wins. It is for what is the same for a
+// run of rows (the cloud, the log kind, an Azure record's resource id),
+// which then costs nothing per row: the column is filled once per batch.
+func (b *Builder) Fixed(c Col, v string) {
+	if table[c].Kind != KindString {
+		panic(fmt.Sprintf("schema: Fixed on %s, which is not a string column", c.Name()))
+	}
+	if v == "" {
+		b.unfix(c)
+		return
+	}
+	col := &b.cols[c]
+	if col.hasFixed && col.fixed == v {
+		return
+	}
+	col.fixed, col.hasFixed = strings.Clone(v), true
+	col.addRun(fixedRun{row: b.rows, val: col.fixed, ok: true})
+}
+
+// unfix ends column c's fixed value: later rows are NULL unless set.
+func (b *Builder) unfix(c Col) {
+	col := &b.cols[c]
+	if !col.hasFixed {
+		return
+	}
+	col.fixed, col.hasFixed = "", false
+	col.addRun(fixedRun{row: b.rows})
+}
+
+// addRun starts a run at its row, replacing a run that no row took.
+func (c *column) addRun(r fixedRun) {
+	if n := len(c.runs); n > 0 && c.runs[n-1].row == r.row {
+		c.runs = c.runs[:n-1]
+	}
+	c.runs = append(c.runs, r)
 }
 
 // SkipThrough drops the object's rows at or below line n: a scheduled run
@@ -321,9 +385,6 @@ func (b *Builder) Commit() error {
 		b.Discard()
 		return nil
 	}
-	if b.object != "" {
-		b.Str(SourceObject, b.object)
-	}
 	b.labelEnds = append(b.labelEnds, int32(b.labels.n))
 	b.labelRow = false
 	b.rows++
@@ -367,6 +428,11 @@ func (b *Builder) reset() {
 	for c := range b.cols {
 		col := &b.cols[c]
 		col.n, col.nulls, col.nums, col.addrs, col.data, col.ends = 0, col.nulls[:0], col.nums[:0], col.addrs[:0], col.data[:0], col.ends[:0]
+		clear(col.runs) // drop the strings
+		col.runs = col.runs[:0]
+		if col.hasFixed {
+			col.runs = append(col.runs, fixedRun{val: col.fixed, ok: true})
+		}
 	}
 	for _, col := range []*column{&b.labels, &b.labelVals} {
 		col.n, col.nulls, col.data, col.ends = 0, col.nulls[:0], col.data[:0], col.ends[:0]
@@ -383,6 +449,9 @@ func (b *Builder) array(c Col, zeros *memory.Buffer) arrow.Array {
 	}
 	col := &b.cols[c]
 	dt := table[c].Kind.ArrowType()
+	if len(col.runs) > 0 {
+		return b.fixedArray(col)
+	}
 	if col.n == 0 {
 		return nullArray(dt, b.rows, zeros)
 	}
@@ -424,6 +493,94 @@ func (b *Builder) array(c Col, zeros *memory.Buffer) arrow.Array {
 	}
 	defer data.Release()
 	return array.MakeFromData(data)
+}
+
+// fixedArray builds a string column that has fixed values: each row
+// takes its own value if it set one, else the fixed value of its run.
+func (b *Builder) fixedArray(col *column) arrow.Array {
+	for col.n < b.rows {
+		col.nulls = append(col.nulls, int32(col.n))
+		col.ends = append(col.ends, col.end(col.n-1))
+		col.n++
+	}
+	runs := col.runs
+	if runs[0].row > 0 {
+		// Rows before the first run have only their own values.
+		runs = append([]fixedRun{{}}, runs...)
+	}
+	size := len(col.data) // an upper bound: own values plus every run's
+	for k, r := range runs {
+		size += len(r.val) * (runEnd(runs, k, b.rows) - r.row)
+	}
+	validity := memory.NewResizableBuffer(b.mem)
+	validity.Resize(int(bitutil.BytesForBits(int64(b.rows))))
+	bits := validity.Bytes()
+	clear(bits)
+	offsets := memory.NewResizableBuffer(b.mem)
+	offsets.Resize(4 * (b.rows + 1))
+	offs := arrow.Int32Traits.CastFromBytes(offsets.Bytes())
+	offs[0] = 0
+	data := memory.NewResizableBuffer(b.mem)
+	data.Resize(size)
+	out, pos := data.Bytes(), 0
+	nulls, next := 0, 0 // col.nulls[next] is the next row without its own value
+	for k, r := range runs {
+		end := runEnd(runs, k, b.rows)
+		if last := next + end - r.row - 1; r.ok && last < len(col.nulls) && int(col.nulls[last]) == end-1 {
+			// No row of the run has its own value, the common case:
+			// fill it in bulk.
+			pos = fillRun(out, offs, bits, pos, r.row, end, r.val)
+			next = last + 1
+			continue
+		}
+		for i := r.row; i < end; i++ {
+			switch {
+			case next >= len(col.nulls) || int(col.nulls[next]) != i:
+				pos += copy(out[pos:], col.data[col.end(i-1):col.ends[i]])
+				bitutil.SetBit(bits, i)
+			case r.ok:
+				next++
+				pos += copy(out[pos:], r.val)
+				bitutil.SetBit(bits, i)
+			default:
+				next++
+				nulls++
+			}
+			offs[i+1] = int32(pos)
+		}
+	}
+	data.Resize(pos)
+	d := newData(arrow.BinaryTypes.String, b.rows, []*memory.Buffer{validity, offsets, data}, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
+}
+
+// fillRun writes val into rows [from, to) of a string array's buffers,
+// data starting at pos, and returns the new end of data. Each copy
+// doubles what is written, so a run costs a few copies, not one per row.
+func fillRun(data []byte, offs []int32, bits []byte, pos, from, to int, val string) int {
+	n := to - from
+	if n <= 0 {
+		return pos
+	}
+	bitutil.SetBitsTo(bits, int64(from), int64(n), true)
+	for i := range n {
+		offs[from+i+1] = int32(pos + (i+1)*len(val))
+	}
+	start := pos
+	pos += copy(data[pos:], val)
+	for end := start + n*len(val); pos < end; {
+		pos += copy(data[pos:end], data[start:pos])
+	}
+	return pos
+}
+
+// runEnd is the row after the last of run k.
+func runEnd(runs []fixedRun, k, rows int) int {
+	if k+1 < len(runs) {
+		return runs[k+1].row
+	}
+	return rows
 }
 
 // bitmap builds the Arrow validity buffer of a column's first n rows: all

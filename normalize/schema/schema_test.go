@@ -204,3 +204,78 @@ func TestBuilderWindow(t *testing.T) {
 		t.Errorf("kept %d rows and filtered %d, want 4 and 2", rows, b.Filtered())
 	}
 }
+
+// TestBuilderFixed checks fixed values against per-row ones: runs that
+// change mid-batch, a row's own value winning, a run ended by SetObject,
+// rows before the first run, and a fixed value carried into the next
+// batch.
+func TestBuilderFixed(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var dumps []string
+	b := NewBuilder(mem, 4, func(rec arrow.RecordBatch) error {
+		v, err := NewView(rec)
+		if err != nil {
+			return err
+		}
+		for i := range v.Rows() {
+			dumps = append(dumps, v.DumpRow(i))
+		}
+		return nil
+	})
+	defer b.Release()
+	commit := func(line int64, set func()) {
+		t.Helper()
+		if set != nil {
+			set()
+		}
+		b.Int(SourceLine, line)
+		if err := b.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(1, func() { b.Str(Cloud, "own") }) // before any run
+	commit(2, nil)
+	b.Fixed(Cloud, "aws")
+	b.Fixed(LogKind, "aws-vpc")
+	commit(3, nil)
+	commit(4, func() { b.Str(LogKind, "aws-tgw") }) // its own value wins
+	// Batch 2: the fixed values carry over.
+	commit(5, nil)
+	b.Fixed(LogKind, "aws-tgw")
+	b.Fixed(LogKind, "aws-tgw") // the same value: no new run
+	buf := []byte("azure")
+	b.Fixed(Cloud, string(buf))
+	buf[0] = 'X' // Fixed copied it
+	commit(6, nil)
+	b.Fixed(LogKind, "") // NULL from here
+	commit(7, nil)
+	b.SetObject("next.json") // ends every fixed value
+	commit(7, nil)
+	b.Str(Cloud, "staged")
+	b.Discard() // a discarded row leaves nothing behind
+	commit(8, nil)
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Fixed on a numeric column did not panic")
+		}
+	}()
+	defer b.Fixed(Protocol, "6")
+	want := []string{
+		`cloud=own source_line=1`,
+		`source_line=2`,
+		`cloud=aws log_kind=aws-vpc source_line=3`,
+		`cloud=aws log_kind=aws-tgw source_line=4`,
+		`cloud=aws log_kind=aws-vpc source_line=5`,
+		`cloud=azure log_kind=aws-tgw source_line=6`,
+		`cloud=azure source_line=7`,
+		`source_object=next.json source_line=7`,
+		`source_object=next.json source_line=8`,
+	}
+	if diff := cmp.Diff(want, dumps); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
