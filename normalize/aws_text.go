@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"unsafe"
@@ -83,6 +82,8 @@ func damaged(n int64, err error) error {
 
 func (o *awsObject) setFormat(f *AWSFormat, fromHeader bool) error {
 	o.format, o.kind = f, f.Kind()
+	o.b.Fixed(schema.Cloud, "aws")
+	o.b.Fixed(schema.LogKind, o.kind)
 	if fromHeader && len(f.Unknown()) > 0 {
 		return o.in.problem(0, fmt.Errorf("%w: header names fields flowsym does not know, ignored: %v", ErrUnknownField, f.Unknown()))
 	}
@@ -126,8 +127,6 @@ func (o *awsObject) record(n int64) error {
 		return lineErr(ErrMalformed, "the format has %d fields; flowsym reads lines of at most %d", len(fields), maxLineFields)
 	}
 	b := o.b
-	b.Fixed(schema.Cloud, "aws")
-	b.Fixed(schema.LogKind, o.kind)
 	for i := range fields {
 		tok := o.fields.field(i)
 		if len(tok) == 1 && tok[0] == '-' {
@@ -196,8 +195,8 @@ func setAWSField(b *schema.Builder, f *awsField, tok []byte) error {
 		}
 		b.Label(f.name, v)
 	case convAddr:
-		a, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(tok), len(tok)))
-		if err != nil || a.Zone() != "" {
+		a, ok := parseAddrBytes(tok)
+		if !ok {
 			return badField(f.name, tok, "not an IP address")
 		}
 		b.Addr(f.col, a)
@@ -242,22 +241,22 @@ func setAWSNumber(b *schema.Builder, f *awsField, tok []byte) error {
 	return setAWSInt(b, f, int64(v), tok)
 }
 
+// convLimits is the largest value of each numeric conv; 0 marks the
+// others. An array lookup, because setAWSInt runs for most fields.
+var convLimits = [...]int64{
+	convPort:  65535,
+	convProto: 255,
+	convSmall: math.MaxInt32,
+	convEpoch: maxEpochSeconds,
+	convCount: math.MaxInt64,
+	convTag:   0,
+}
+
 // setAWSInt checks a number's range for its field and stages it. tok is
 // the text it came from, for the error message (nil for Parquet values).
 func setAWSInt(b *schema.Builder, f *awsField, v int64, tok []byte) error {
-	var limit int64
-	switch f.conv {
-	case convPort:
-		limit = 65535
-	case convProto:
-		limit = 255
-	case convSmall:
-		limit = math.MaxInt32
-	case convEpoch:
-		limit = maxEpochSeconds
-	case convCount:
-		limit = math.MaxInt64
-	default:
+	limit := convLimits[f.conv]
+	if limit == 0 {
 		// A Parquet writer other than AWS may store an id as a number.
 		return setAWSField(b, f, []byte(strconv.FormatInt(v, 10)))
 	}
@@ -281,38 +280,6 @@ func badField(name string, tok []byte, why string) error {
 		tok = append(tok[:maxShown:maxShown], "..."...)
 	}
 	return lineErr(ErrMalformed, "field %s: %q: %s", name, tok, why)
-}
-
-// parseUint parses decimal digits, rejecting signs, empty input and
-// overflow of uint64.
-func parseUint(s []byte) (uint64, bool) {
-	if len(s) == 0 || len(s) > 20 {
-		return 0, false
-	}
-	if len(s) < 20 {
-		// 19 digits cannot overflow: no check per digit.
-		var v uint64
-		for _, c := range s {
-			d := uint64(c - '0')
-			if d > 9 {
-				return 0, false
-			}
-			v = v*10 + d
-		}
-		return v, true
-	}
-	var v uint64
-	for _, c := range s {
-		d := uint64(c - '0')
-		if d > 9 {
-			return 0, false
-		}
-		if v > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	return v, true
 }
 
 // envelope unwraps the JSON that CloudWatch Logs exports and Firehose

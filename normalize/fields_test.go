@@ -1,7 +1,9 @@
 package normalize
 
 import (
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -90,4 +92,63 @@ func FuzzSplitCommas(f *testing.F) {
 	f.Add("1542110377,10.0.0.4,13.67.143.118,44931,443,T,O,A,B,,,,")
 	f.Add(",,a,,b,")
 	f.Fuzz(checkSplitCommas)
+}
+
+// checkParseAddr holds parseAddrBytes to netip.ParseAddr, zones refused.
+func checkParseAddr(t *testing.T, s string) {
+	t.Helper()
+	got, ok := parseAddrBytes([]byte(s))
+	want, err := netip.ParseAddr(s)
+	wantOK := err == nil && want.Zone() == ""
+	if ok != wantOK || ok && got != want {
+		t.Fatalf("parseAddrBytes(%q) = %v, %v; netip says %v, %v", s, got, ok, want, err)
+	}
+}
+
+func TestParseAddrBytes(t *testing.T) {
+	for _, s := range []string{
+		"10.0.0.1", "0.0.0.0", "255.255.255.255", "1.2.3.4",
+		"256.1.1.1", "01.2.3.4", "1.2.3.04", "1..2.3", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1.2.3.4.5",
+		"1.2.3.-4", "1.2.3.4 ", "", "-",
+		"2001:db8::1", "::ffff:10.0.0.1", "fe80::1%eth0",
+	} {
+		checkParseAddr(t, s)
+	}
+}
+
+func FuzzParseAddrBytes(f *testing.F) {
+	f.Add("192.168.100.200")
+	f.Add("fe80::1%eth0")
+	f.Add("001.2.3.4")
+	f.Fuzz(checkParseAddr)
+}
+
+// checkParseUint holds parseUint to strconv.
+func checkParseUint(t *testing.T, s string) {
+	t.Helper()
+	got, ok := parseUint([]byte(s))
+	want, err := strconv.ParseUint(s, 10, 64)
+	// Digits only, no sign, and no more than 20 of them (strconv takes
+	// any number of leading zeros; no log writes them).
+	wantOK := err == nil && s != "" && s[0] != '+' && len(s) <= 20
+	if ok != wantOK || ok && got != want {
+		t.Fatalf("parseUint(%q) = %d, %v; strconv says %d, %v", s, got, ok, want, err)
+	}
+}
+
+func TestParseUint(t *testing.T) {
+	for _, s := range []string{
+		"0", "7", "443", "12345678", "123456789", "1763632811", "111122223333",
+		"9999999999999999999", "18446744073709551615", "18446744073709551616", "99999999999999999999",
+		"", "-1", "+1", "1_000", "12345678a", "1234567:", "1234567/", "0x10", " 1", "123456789012345678901", "000000000000000000000",
+	} {
+		checkParseUint(t, s)
+	}
+}
+
+func FuzzParseUint(f *testing.F) {
+	f.Add("1763632811")
+	f.Add("18446744073709551616")
+	f.Add("1234567:")
+	f.Fuzz(checkParseUint)
 }

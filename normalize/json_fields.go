@@ -3,7 +3,6 @@ package normalize
 import (
 	"errors"
 	"math"
-	"net/netip"
 	"strconv"
 	"time"
 	"unsafe"
@@ -169,16 +168,6 @@ func setJSONProto(b *schema.Builder, col schema.Col, v *fastjson.Value, name str
 		}
 	}
 	return setJSONInt(b, col, v, name, 255)
-}
-
-// parseAddrBytes parses an IPv4 or IPv6 address. Zones are refused: a flow
-// log never has them, and they do not survive the 16-byte column.
-func parseAddrBytes(s []byte) (netip.Addr, bool) {
-	a, err := netip.ParseAddr(bstr(s))
-	if err != nil || a.Zone() != "" {
-		return netip.Addr{}, false
-	}
-	return a, true
 }
 
 // setJSONAddr stages an address member. required makes an absent member

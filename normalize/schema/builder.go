@@ -497,12 +497,8 @@ func (b *Builder) array(c Col, zeros *memory.Buffer) arrow.Array {
 
 // fixedArray builds a string column that has fixed values: each row
 // takes its own value if it set one, else the fixed value of its run.
+// Rows at or after col.n set none.
 func (b *Builder) fixedArray(col *column) arrow.Array {
-	for col.n < b.rows {
-		col.nulls = append(col.nulls, int32(col.n))
-		col.ends = append(col.ends, col.end(col.n-1))
-		col.n++
-	}
 	runs := col.runs
 	if runs[0].row > 0 {
 		// Rows before the first run have only their own values.
@@ -522,35 +518,39 @@ func (b *Builder) fixedArray(col *column) arrow.Array {
 	offs[0] = 0
 	data := memory.NewResizableBuffer(b.mem)
 	data.Resize(size)
-	out, pos := data.Bytes(), 0
-	nulls, next := 0, 0 // col.nulls[next] is the next row without its own value
+	out, pos, valid := data.Bytes(), 0, 0
+	next := 0 // col.nulls[next] is the next row below col.n without its own value
 	for k, r := range runs {
 		end := runEnd(runs, k, b.rows)
-		if last := next + end - r.row - 1; r.ok && last < len(col.nulls) && int(col.nulls[last]) == end-1 {
-			// No row of the run has its own value, the common case:
-			// fill it in bulk.
-			pos = fillRun(out, offs, bits, pos, r.row, end, r.val)
-			next = last + 1
-			continue
-		}
-		for i := r.row; i < end; i++ {
-			switch {
-			case next >= len(col.nulls) || int(col.nulls[next]) != i:
-				pos += copy(out[pos:], col.data[col.end(i-1):col.ends[i]])
-				bitutil.SetBit(bits, i)
-			case r.ok:
+		i := r.row
+		for ; i < min(end, col.n); i++ {
+			if next < len(col.nulls) && int(col.nulls[next]) == i {
 				next++
+				if !r.ok {
+					offs[i+1] = int32(pos)
+					continue
+				}
 				pos += copy(out[pos:], r.val)
-				bitutil.SetBit(bits, i)
-			default:
-				next++
-				nulls++
+			} else {
+				pos += copy(out[pos:], col.data[col.end(i-1):col.ends[i]])
 			}
+			bitutil.SetBit(bits, i)
+			valid++
 			offs[i+1] = int32(pos)
 		}
+		if !r.ok {
+			for ; i < end; i++ {
+				offs[i+1] = int32(pos)
+			}
+			continue
+		}
+		// No row from here to the end of the run has its own value, the
+		// common case: fill it in bulk.
+		pos = fillRun(out, offs, bits, pos, i, end, r.val)
+		valid += max(end-i, 0)
 	}
 	data.Resize(pos)
-	d := newData(arrow.BinaryTypes.String, b.rows, []*memory.Buffer{validity, offsets, data}, nil, nulls, 0)
+	d := newData(arrow.BinaryTypes.String, b.rows, []*memory.Buffer{validity, offsets, data}, nil, b.rows-valid, 0)
 	defer d.Release()
 	return array.MakeFromData(d)
 }
