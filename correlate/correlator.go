@@ -320,7 +320,9 @@ func (c *Correlator) observerOf(v *schema.View, i int) *Observer {
 		Resource: azureResource(v, i),
 		ID:       v.Str(schema.Observer, i),
 	}
-	if id == c.last.id && c.last.o != nil {
+	// The id differs between consecutive rows far more often than the
+	// cloud or log kind: compare it first.
+	if last := &c.last.id; id.ID == last.ID && id == *last && c.last.o != nil {
 		return c.last.o
 	}
 	h := observerHash(id)
