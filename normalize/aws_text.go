@@ -134,14 +134,19 @@ func (o *awsObject) record(n int64) error {
 		}
 		f := &fields[i]
 		if f.conv >= convPort && f.conv <= convEpoch {
-			// Numbers are most fields of most formats: parse them here
-			// rather than through setAWSField's switch.
+			// Numbers are most fields of most formats: parse and stage
+			// them here rather than through setAWSField's switch, and
+			// leave messages about their range to setAWSInt.
 			v, ok := parseUint(tok)
-			if !ok || v > math.MaxInt64 {
+			switch {
+			case !ok || v > math.MaxInt64:
 				return badField(f.name, tok, "not a non-negative integer")
-			}
-			if err := setAWSInt(b, f, int64(v), tok); err != nil {
-				return err
+			case v > uint64(convLimits[f.conv]):
+				return setAWSInt(b, f, int64(v), tok)
+			case f.conv == convEpoch:
+				b.Time(f.col, int64(v)*1_000_000)
+			default:
+				b.Int(f.col, int64(v))
 			}
 			continue
 		}

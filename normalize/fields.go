@@ -133,28 +133,32 @@ func parseAddrBytes(s []byte) (netip.Addr, bool) {
 // without leading zeros. It says false for anything else, valid or not.
 func parseDottedQuad(s []byte) (netip.Addr, bool) {
 	var ip [4]byte
-	k, v, digits := 0, 0, 0
-	for _, c := range s {
-		if c == '.' {
-			if digits == 0 || k == 3 {
+	i := 0
+	for k := range ip {
+		if k > 0 {
+			if i >= len(s) || s[i] != '.' {
 				return netip.Addr{}, false
 			}
-			ip[k], k, v, digits = byte(v), k+1, 0, 0
-			continue
+			i++
 		}
-		d := int(c) - '0'
-		if d < 0 || d > 9 || digits == 1 && v == 0 {
+		if i >= len(s) || s[i]-'0' > 9 {
 			return netip.Addr{}, false
 		}
-		v, digits = v*10+d, digits+1
+		v := uint(s[i] - '0')
+		i++
+		// An octet that starts with 0 is 0: "01" is not an octet.
+		for n := 1; v != 0 && n < 3 && i < len(s) && s[i]-'0' <= 9; n++ {
+			v = v*10 + uint(s[i]-'0')
+			i++
+		}
 		if v > 255 {
 			return netip.Addr{}, false
 		}
+		ip[k] = byte(v)
 	}
-	if k != 3 || digits == 0 {
+	if i != len(s) {
 		return netip.Addr{}, false
 	}
-	ip[3] = byte(v)
 	return netip.AddrFrom4(ip), true
 }
 
