@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"hash/maphash"
 	"net/netip"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -53,6 +54,9 @@ type Correlator struct {
 	gap        int64
 	keys       map[Key]*keyState
 	observers  map[uint64]*Observer
+	byScope    map[observerScope]map[string]*Observer // observers by scope, then id (a cache)
+	scope      observerScope                          // the scope of scoped
+	scoped     map[string]*Observer                   // byScope[scope]
 	objects    map[string]string
 	last       obsCache
 	lastObject string
@@ -66,7 +70,6 @@ type Correlator struct {
 
 type obsCache struct {
 	id ObserverID
-	h  uint64
 	o  *Observer
 }
 
@@ -81,6 +84,7 @@ func New(opts Options) *Correlator {
 		gap:       opts.Topology.SessionGap.Microseconds(),
 		keys:      map[Key]*keyState{},
 		observers: map[uint64]*Observer{},
+		byScope:   map[observerScope]map[string]*Observer{},
 		objects:   map[string]string{},
 		seed:      maphash.MakeSeed(),
 	}
@@ -313,6 +317,11 @@ func addrBytes(v *schema.View, pkt, logged schema.Col, i int) ([16]byte, bool) {
 }
 
 // observerOf returns the observer of row i, creating it on first sight.
+// Rows of one observer seldom come together (an object interleaves its
+// interfaces), so the lookup has two levels: the scope (cloud, log kind
+// and Azure resource), which rarely changes between rows, and then the id
+// in that scope's own map. Both levels only cache c.observers, which is
+// keyed by the observer's stable hash.
 func (c *Correlator) observerOf(v *schema.View, i int) *Observer {
 	id := ObserverID{
 		Cloud:    v.Str(schema.Cloud, i),
@@ -325,20 +334,52 @@ func (c *Correlator) observerOf(v *schema.View, i int) *Observer {
 	if last := &c.last.id; id.ID == last.ID && id == *last && c.last.o != nil {
 		return c.last.o
 	}
-	h := observerHash(id)
-	o := c.observers[h]
+	o := c.cachedObserver(id)
 	if o == nil {
-		o = newObserver(id)
-		c.observers[h] = o
+		h := observerHash(id)
+		if o = c.observers[h]; o == nil {
+			// The strings alias the batch's memory: copy them, or one
+			// observer would keep a whole batch column alive.
+			o = newObserver(id.clone())
+			c.observers[h] = o
+		}
+		c.scoped[o.ID.ID] = o
 	}
 	if o.Region == "" {
-		o.Region, o.Subnet, o.Network = v.Str(schema.Region, i), v.Str(schema.Subnet, i), v.Str(schema.Network, i)
-		o.Instance, o.Target = v.Str(schema.Instance, i), v.Str(schema.TargetResource, i)
+		o.Region, o.Subnet, o.Network = strings.Clone(v.Str(schema.Region, i)), strings.Clone(v.Str(schema.Subnet, i)), strings.Clone(v.Str(schema.Network, i))
+		o.Instance, o.Target = strings.Clone(v.Str(schema.Instance, i)), strings.Clone(v.Str(schema.TargetResource, i))
 	}
 	o.Sampled = o.Sampled || (!v.IsNull(schema.Sampled, i) && v.Bool(schema.Sampled, i))
 	o.ConnOnly = o.ConnOnly || (!v.IsNull(schema.ConnectionOnly, i) && v.Bool(schema.ConnectionOnly, i))
-	c.last = obsCache{id: id, h: h, o: o}
+	c.last = obsCache{id: o.ID, o: o}
 	return o
+}
+
+// observerScope is what names an observer besides its id.
+type observerScope struct{ cloud, kind, resource string }
+
+// cachedObserver looks id up in the map of its scope, switching c.scoped
+// to that scope first if need be. It returns nil when the scope has not
+// seen the id.
+func (c *Correlator) cachedObserver(id ObserverID) *Observer {
+	if sc := &c.scope; c.scoped == nil || id.Cloud != sc.cloud || id.Kind != sc.kind || id.Resource != sc.resource {
+		key := observerScope{id.Cloud, id.Kind, id.Resource}
+		m := c.byScope[key]
+		if m == nil {
+			key = observerScope{strings.Clone(id.Cloud), strings.Clone(id.Kind), strings.Clone(id.Resource)}
+			m = map[string]*Observer{}
+			c.byScope[key] = m
+		}
+		c.scope, c.scoped = key, m
+	}
+	return c.scoped[id.ID]
+}
+
+// forgetObservers empties the lookup caches in front of c.observers, after
+// c.observers changed other than through observerOf.
+func (c *Correlator) forgetObservers() {
+	c.last, c.scope, c.scoped = obsCache{}, observerScope{}, nil
+	clear(c.byScope)
 }
 
 // azureResource is the flow-log resource that, with the NIC, makes an
@@ -488,7 +529,7 @@ func (c *Correlator) Merge(o *Correlator) {
 	c.Stats.Records += o.Stats.Records
 	c.Stats.Coverage += o.Stats.Coverage
 	c.Stats.Skipped += o.Stats.Skipped
-	c.last = obsCache{}
+	c.forgetObservers()
 }
 
 func (k Key) String() string {

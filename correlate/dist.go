@@ -284,7 +284,8 @@ func (c *Correlator) Drain(conn func(Key, *ConnState) error, obs func(*Observer)
 		}
 	}
 	c.keys, c.observers, c.objects = map[Key]*keyState{}, map[uint64]*Observer{}, map[string]string{}
-	c.last, c.lastObject, c.approx = obsCache{}, "", 0
+	c.forgetObservers()
+	c.lastObject, c.approx = "", 0
 	if c.spill != nil {
 		err = cmp.Or(err, c.spill.close())
 		c.spill = nil

@@ -35,7 +35,7 @@ func distribute(t *testing.T, r *rand.Rand, opts Options, parts [][]stager) *Res
 	}
 	var conns, observers []kv
 	var stats Stats
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := testAllocator()
 	for _, part := range parts {
 		c := New(opts)
 		drain := func() {

@@ -15,6 +15,11 @@ type ObserverID struct {
 	Cloud, Kind, Resource, ID string
 }
 
+// clone returns id with its own copies of the strings.
+func (id ObserverID) clone() ObserverID {
+	return ObserverID{strings.Clone(id.Cloud), strings.Clone(id.Kind), strings.Clone(id.Resource), strings.Clone(id.ID)}
+}
+
 func (o ObserverID) String() string {
 	if o.Resource != "" {
 		return o.Cloud + "/" + o.Resource + "/" + o.ID
@@ -159,7 +164,14 @@ func (o *Observer) noteCandidates(src, dst netip.Addr) {
 		o.candidate[fam] = []netip.Addr{src, dst}
 		return
 	}
-	o.candidate[fam] = slices.DeleteFunc(o.candidate[fam], func(a netip.Addr) bool { return a != src && a != dst })
+	for _, a := range o.candidate[fam] {
+		if a != src && a != dst {
+			// Only now is there something to drop: the usual record
+			// keeps every candidate.
+			o.candidate[fam] = slices.DeleteFunc(o.candidate[fam], func(a netip.Addr) bool { return a != src && a != dst })
+			return
+		}
+	}
 }
 
 // Own returns the observer's own addresses, at most one per family: the

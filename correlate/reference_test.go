@@ -595,7 +595,7 @@ func TestAgainstReference(t *testing.T) {
 
 		r.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
 		shards := make([]*Correlator, 1+r.IntN(4))
-		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		mem := testAllocator()
 		for i := range shards {
 			shards[i] = New(Options{Topology: topo, UDP: udp})
 		}

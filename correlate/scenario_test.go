@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowsym/flowsym/normalize/schema"
@@ -163,7 +162,7 @@ func runScenario(t *testing.T, sc *scenario) string {
 		}
 	}
 	c := New(Options{Topology: topo, UDP: sc.udp})
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := testAllocator()
 	defer mem.AssertSize(t, 0)
 	b := schema.NewBuilder(mem, 2, func(rec arrow.RecordBatch) error { return c.Add(rec) })
 	for i, line := range sc.records {

@@ -121,13 +121,14 @@ func traceRecord(v *schema.View, i int, forward bool) TraceRecord {
 	}
 	from, to := rowTimes(v, i)
 	return TraceRecord{
-		Observer: ObserverID{Cloud: v.Str(schema.Cloud, i), Kind: v.Str(schema.LogKind, i), Resource: azureResource(v, i), ID: v.Str(schema.Observer, i)},
+		// Copies: a trace outlives the batch.
+		Observer: ObserverID{Cloud: v.Str(schema.Cloud, i), Kind: v.Str(schema.LogKind, i), Resource: azureResource(v, i), ID: v.Str(schema.Observer, i)}.clone(),
 		From:     from, To: to,
 		Src:    netip.AddrPortFrom(v.Addr(schema.SrcAddr, i), uint16(v.Int(schema.SrcPort, i))),
 		Dst:    netip.AddrPortFrom(v.Addr(schema.DstAddr, i), uint16(v.Int(schema.DstPort, i))),
 		PktSrc: v.Addr(schema.PktSrcAddr, i), PktDst: v.Addr(schema.PktDstAddr, i),
 		Forward:   forward,
-		Direction: v.Str(schema.Direction, i), Action: v.Str(schema.Action, i), State: v.Str(schema.FlowState, i),
+		Direction: strings.Clone(v.Str(schema.Direction, i)), Action: strings.Clone(v.Str(schema.Action, i)), State: strings.Clone(v.Str(schema.FlowState, i)),
 		Packets: num(schema.Packets), Bytes: num(schema.Bytes), RevPackets: num(schema.RevPackets), RevBytes: num(schema.RevBytes),
 		Flags:    num(schema.TCPFlags),
 		ConnOnly: !v.IsNull(schema.ConnectionOnly, i) && v.Bool(schema.ConnectionOnly, i),
