@@ -129,6 +129,7 @@ func (b *Builder) SetObject(name string) {
 // the row sets itself (Str, Bytes) wins. It is for what is the same for a
 // run of rows (the cloud, the log kind, an Azure record's resource id),
 // which then costs nothing per row: the column is filled once per batch.
+// IsSet and Staged see only the row's own values.
 func (b *Builder) Fixed(c Col, v string) {
 	if table[c].Kind != KindString {
 		panic(fmt.Sprintf("schema: Fixed on %s, which is not a string column", c.Name()))
