@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	gocmp "github.com/google/go-cmp/cmp"
 
+	"github.com/flowsym/flowsym/internal/memtest"
 	"github.com/flowsym/flowsym/normalize/schema"
 )
 
@@ -35,7 +36,7 @@ func distribute(t *testing.T, r *rand.Rand, opts Options, parts [][]stager) *Res
 	}
 	var conns, observers []kv
 	var stats Stats
-	mem := testAllocator()
+	mem := memtest.Poisoned()
 	for _, part := range parts {
 		c := New(opts)
 		drain := func() {

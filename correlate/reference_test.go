@@ -15,6 +15,7 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 
+	"github.com/flowsym/flowsym/internal/memtest"
 	"github.com/flowsym/flowsym/normalize/schema"
 )
 
@@ -595,7 +596,7 @@ func TestAgainstReference(t *testing.T) {
 
 		r.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
 		shards := make([]*Correlator, 1+r.IntN(4))
-		mem := testAllocator()
+		mem := memtest.Poisoned()
 		for i := range shards {
 			shards[i] = New(Options{Topology: topo, UDP: udp})
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowsym/flowsym/internal/memtest"
 	"github.com/flowsym/flowsym/normalize/schema"
 )
 
@@ -162,7 +163,7 @@ func runScenario(t *testing.T, sc *scenario) string {
 		}
 	}
 	c := New(Options{Topology: topo, UDP: sc.udp})
-	mem := testAllocator()
+	mem := memtest.Poisoned()
 	defer mem.AssertSize(t, 0)
 	b := schema.NewBuilder(mem, 2, func(rec arrow.RecordBatch) error { return c.Add(rec) })
 	for i, line := range sc.records {

@@ -20,6 +20,7 @@ import (
 	"github.com/flowsym/flowsym/correlate"
 	"github.com/flowsym/flowsym/ingest"
 	"github.com/flowsym/flowsym/ingest/local"
+	"github.com/flowsym/flowsym/internal/memtest"
 	"github.com/flowsym/flowsym/internal/parquetcheck"
 	"github.com/flowsym/flowsym/normalize"
 	"github.com/flowsym/flowsym/normalize/schema"
@@ -112,7 +113,9 @@ func writeAnalysis(t *testing.T, dir string, opts AnalysisOptions) *AnalysisWrit
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows(t, mem, 2, w.Flows)
+	batches := memtest.Poisoned() // the flows writer must copy what it keeps
+	defer batches.AssertSize(t, 0)
+	rows(t, batches, 2, w.Flows)
 	for _, v := range estate() {
 		if err := w.Connection(v); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowsym/flowsym/internal/memtest"
 	"github.com/flowsym/flowsym/internal/parquetcheck"
 	"github.com/flowsym/flowsym/normalize/schema"
 )
@@ -67,7 +68,11 @@ func write(t *testing.T, dir string, opts Options, batchRows int) *FlowWriter {
 	defer mem.AssertSize(t, 0)
 	opts.Mem = mem
 	w := NewFlowWriter(context.Background(), Dir(dir), opts)
-	rows(t, mem, batchRows, w.Write)
+	// The batches are poisoned when released: the writer, which buffers
+	// a row group across batches, must not keep anything that aliases one.
+	batches := memtest.Poisoned()
+	defer batches.AssertSize(t, 0)
+	rows(t, batches, batchRows, w.Write)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

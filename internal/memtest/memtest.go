@@ -1,0 +1,33 @@
+// Package memtest holds an Arrow allocator for tests that checks what
+// consumers keep of a batch.
+package memtest
+
+import "github.com/apache/arrow-go/v18/arrow/memory"
+
+// poisoned overwrites every buffer it frees, so that a test whose code
+// under test kept a string or slice aliasing a released batch reads
+// garbage and fails, where the Go allocator (whose Free does nothing)
+// would hide it. What a stage keeps of a batch it must copy: an alias pins
+// the whole batch column in memory, outside --memory-limit's accounting,
+// and would break an allocator that reuses buffers.
+type poisoned struct{ memory.Allocator }
+
+func (p poisoned) Free(b []byte) {
+	for i := range b {
+		b[i] = 0xEE
+	}
+	p.Allocator.Free(b)
+}
+
+func (p poisoned) Reallocate(size int, b []byte) []byte {
+	out := p.Allocator.Allocate(size)
+	copy(out, b)
+	p.Free(b)
+	return out
+}
+
+// Poisoned returns a leak-checked Go allocator that overwrites what it
+// frees.
+func Poisoned() *memory.CheckedAllocator {
+	return memory.NewCheckedAllocator(poisoned{memory.NewGoAllocator()})
+}
