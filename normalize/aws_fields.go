@@ -155,8 +155,11 @@ func ParseAWSFormat(spec string) (*AWSFormat, error) {
 		spec = p
 	}
 	names := strings.FieldsFunc(spec, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' })
-	if len(names) == 0 {
+	switch {
+	case len(names) == 0:
 		return nil, fmt.Errorf("empty AWS flow-log format")
+	case len(names) > maxLineFields:
+		return nil, fmt.Errorf("AWS flow-log format has %d fields; flowsym reads at most %d", len(names), maxLineFields)
 	}
 	f := &AWSFormat{fields: make([]awsField, len(names))}
 	seen := map[string]bool{}

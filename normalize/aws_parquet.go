@@ -58,6 +58,8 @@ func (AWSParquet) parse(ctx context.Context, in *Input, b *schema.Builder) error
 	}
 	defer rr.Release()
 	cols, kind, unknown := parquetColumns(rr.Schema())
+	b.Fixed(schema.Cloud, "aws")
+	b.Fixed(schema.LogKind, kind)
 	if len(unknown) > 0 {
 		if err := in.problem(0, fmt.Errorf("%w: columns flowsym does not know, ignored: %v", ErrUnknownField, unknown)); err != nil {
 			return err
@@ -68,7 +70,7 @@ func (AWSParquet) parse(ctx context.Context, in *Input, b *schema.Builder) error
 		rec := rr.RecordBatch()
 		for i := range int(rec.NumRows()) {
 			row++
-			if err := parquetRow(b, rec, cols, kind, i, row); err != nil {
+			if err := parquetRow(b, rec, cols, i, row); err != nil {
 				b.Discard()
 				if err := in.problem(row, err); err != nil {
 					return err
@@ -106,9 +108,7 @@ func parquetColumns(sc *arrow.Schema) ([]*awsField, string, []string) {
 	return cols, kind, unknown
 }
 
-func parquetRow(b *schema.Builder, rec arrow.RecordBatch, cols []*awsField, kind string, i int, row int64) error {
-	b.Fixed(schema.Cloud, "aws")
-	b.Fixed(schema.LogKind, kind)
+func parquetRow(b *schema.Builder, rec arrow.RecordBatch, cols []*awsField, i int, row int64) error {
 	for c, f := range cols {
 		if f == nil {
 			continue

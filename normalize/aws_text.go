@@ -123,12 +123,12 @@ func (o *awsObject) record(n int64) error {
 		return lineErr(ErrMalformed, "has %d fields, the format has %d (%s)%s",
 			n, len(fields), abbreviate(o.format.String()), formatHint(n))
 	}
-	if len(fields) > maxLineFields {
-		return lineErr(ErrMalformed, "the format has %d fields; flowsym reads lines of at most %d", len(fields), maxLineFields)
-	}
-	b := o.b
+	// ParseAWSFormat caps a format at maxLineFields, so these slices hold;
+	// indexing them rather than o.fields spares a bounds check per field.
+	starts, ends := o.fields.start[:len(fields)], o.fields.end[:len(fields)]
+	line, b := o.fields.line, o.b
 	for i := range fields {
-		tok := o.fields.field(i)
+		tok := line[starts[i]:ends[i]:ends[i]]
 		if len(tok) == 1 && tok[0] == '-' {
 			continue
 		}
@@ -138,16 +138,14 @@ func (o *awsObject) record(n int64) error {
 			// them here rather than through setAWSField's switch, and
 			// leave messages about their range to setAWSInt.
 			v, ok := parseUint(tok)
+			nc := numConvs[f.conv]
 			switch {
 			case !ok || v > math.MaxInt64:
 				return badField(f.name, tok, "not a non-negative integer")
-			case v > uint64(convLimits[f.conv]):
+			case v > uint64(nc.limit):
 				return setAWSInt(b, f, int64(v), tok)
-			case f.conv == convEpoch:
-				b.Time(f.col, int64(v)*1_000_000)
-			default:
-				b.Int(f.col, int64(v))
 			}
+			b.Int(f.col, int64(v)*nc.scale)
 			continue
 		}
 		if err := setAWSField(b, f, tok); err != nil {
@@ -246,36 +244,35 @@ func setAWSNumber(b *schema.Builder, f *awsField, tok []byte) error {
 	return setAWSInt(b, f, int64(v), tok)
 }
 
-// convLimits is the largest value of each numeric conv; 0 marks the
-// others. An array lookup, because setAWSInt runs for most fields.
-var convLimits = [...]int64{
-	convPort:  65535,
-	convProto: 255,
-	convSmall: math.MaxInt32,
-	convEpoch: maxEpochSeconds,
-	convCount: math.MaxInt64,
-	convTag:   0,
+// numConv says of each numeric conv its largest value and what to
+// multiply it by for its column (Unix seconds become microseconds); the
+// other convs have a zero limit. A table, not a switch, because every
+// number of every record goes through it.
+type numConv struct{ limit, scale int64 }
+
+var numConvs = [convTag + 1]numConv{
+	convPort:  {65535, 1},
+	convProto: {255, 1},
+	convSmall: {math.MaxInt32, 1},
+	convEpoch: {maxEpochSeconds, 1_000_000},
+	convCount: {math.MaxInt64, 1},
 }
 
 // setAWSInt checks a number's range for its field and stages it. tok is
 // the text it came from, for the error message (nil for Parquet values).
 func setAWSInt(b *schema.Builder, f *awsField, v int64, tok []byte) error {
-	limit := convLimits[f.conv]
-	if limit == 0 {
+	nc := numConvs[f.conv]
+	if nc.limit == 0 {
 		// A Parquet writer other than AWS may store an id as a number.
 		return setAWSField(b, f, []byte(strconv.FormatInt(v, 10)))
 	}
-	if v < 0 || v > limit {
+	if v < 0 || v > nc.limit {
 		if tok == nil {
 			tok = []byte(strconv.FormatInt(v, 10))
 		}
-		return badField(f.name, tok, fmt.Sprintf("out of range (0 to %d)", limit))
+		return badField(f.name, tok, fmt.Sprintf("out of range (0 to %d)", nc.limit))
 	}
-	if f.conv == convEpoch {
-		b.Time(f.col, v*1_000_000)
-	} else {
-		b.Int(f.col, v)
-	}
+	b.Int(f.col, v*nc.scale)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -211,10 +212,21 @@ func TestAWSHeaderlessFormats(t *testing.T) {
 	if len(got.problems) != 1 || !strings.Contains(got.problems[0], "--aws-format tgw") {
 		t.Errorf("problems %q", got.problems)
 	}
-	for _, bad := range []string{"", "srcaddr srcaddr"} {
+	var tooMany []string
+	for i := range maxLineFields + 1 {
+		tooMany = append(tooMany, fmt.Sprintf("field-%d", i))
+	}
+	for _, bad := range []string{"", "srcaddr srcaddr", strings.Join(tooMany, " ")} {
 		if _, err := ParseAWSFormat(bad); err == nil {
-			t.Errorf("ParseAWSFormat(%q) accepted", bad)
+			t.Errorf("ParseAWSFormat(%.40q) accepted", bad)
 		}
+	}
+	// A line that long is reported as a bad line, and the lines after it
+	// are still read.
+	header := strings.Join(append([]string{"srcaddr", "dstaddr"}, tooMany...), " ")
+	got = decode(t, Options{}, "wide.log", []byte(header+"\n2 111122223333 eni-1 10.1.5.5 93.184.216.34 40001 443 6 12 1840 1763632800 1763632860 ACCEPT OK\n"))
+	if len(got.rows) != 1 || len(got.problems) != 1 || !strings.Contains(got.problems[0], "wide.log:1: malformed record: has 131 fields") {
+		t.Errorf("rows %v problems %q", got.rows, got.problems)
 	}
 }
 
