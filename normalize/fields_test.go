@@ -8,26 +8,28 @@ import (
 	"testing"
 )
 
-// blankFields is the reference splitter: what splitBlanks must agree with.
-func blankFields(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' })
-}
-
-func checkSplitBlanks(t *testing.T, line string) {
+// checkSplit holds a fieldSpans splitter to a reference splitter: the
+// same count, and the same first maxLineFields fields.
+func checkSplit(t *testing.T, line string, split func(*fieldSpans, []byte), reference []string) {
 	t.Helper()
 	var s fieldSpans
-	s.splitBlanks([]byte(line))
-	want := blankFields(line)
-	if s.n != len(want) {
-		t.Fatalf("%q: %d fields, want %d", line, s.n, len(want))
+	split(&s, []byte(line))
+	if s.n != len(reference) {
+		t.Fatalf("%q: %d fields, want %d", line, s.n, len(reference))
 	}
 	got := make([]string, 0, s.n)
 	for _, f := range s.all() {
 		got = append(got, string(f))
 	}
-	if kept := min(len(want), maxLineFields); !slices.Equal(got, want[:kept]) {
-		t.Fatalf("%q: fields %q, want %q", line, got, want[:kept])
+	if kept := min(len(reference), maxLineFields); !slices.Equal(got, reference[:kept]) {
+		t.Fatalf("%q: fields %q, want %q", line, got, reference[:kept])
 	}
+}
+
+// checkSplitBlanks holds splitBlanks to strings.FieldsFunc.
+func checkSplitBlanks(t *testing.T, line string) {
+	t.Helper()
+	checkSplit(t, line, (*fieldSpans).splitBlanks, strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' }))
 }
 
 func TestSplitBlanks(t *testing.T) {
@@ -55,21 +57,10 @@ func FuzzSplitBlanks(f *testing.F) {
 	f.Fuzz(checkSplitBlanks)
 }
 
+// checkSplitCommas holds splitCommas to strings.Split.
 func checkSplitCommas(t *testing.T, tuple string) {
 	t.Helper()
-	var s fieldSpans
-	s.splitCommas([]byte(tuple))
-	want := strings.Split(tuple, ",")
-	if s.n != len(want) {
-		t.Fatalf("%q: %d fields, want %d", tuple, s.n, len(want))
-	}
-	got := make([]string, 0, s.n)
-	for _, f := range s.all() {
-		got = append(got, string(f))
-	}
-	if kept := min(len(want), maxLineFields); !slices.Equal(got, want[:kept]) {
-		t.Fatalf("%q: fields %q, want %q", tuple, got, want[:kept])
-	}
+	checkSplit(t, tuple, (*fieldSpans).splitCommas, strings.Split(tuple, ","))
 }
 
 func TestSplitCommas(t *testing.T) {

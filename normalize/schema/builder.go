@@ -41,18 +41,16 @@ type column struct {
 
 	// A string column may instead take a value fixed for a run of rows
 	// (see Fixed): runs says from which row of the batch each fixed
-	// value holds.
-	fixed    string
-	hasFixed bool
-	runs     []fixedRun
+	// value holds. "" is NULL, as in Fixed.
+	fixed string
+	runs  []fixedRun
 }
 
-// fixedRun gives the rows from row on the fixed value val (NULL when ok
-// is false), up to the next run.
+// fixedRun gives the rows from row on the fixed value val (NULL when
+// empty), up to the next run.
 type fixedRun struct {
 	row int
 	val string
-	ok  bool
 }
 
 func (c *column) isValid(i int) bool {
@@ -116,11 +114,11 @@ func (b *Builder) Release() { b.reset() }
 func (b *Builder) SetObject(name string) {
 	b.object, b.skipLines, b.maxLine = name, 0, 0
 	for c := range b.cols {
-		b.unfix(Col(c))
+		if b.cols[c].fixed != "" {
+			b.Fixed(Col(c), "")
+		}
 	}
-	if name != "" {
-		b.Fixed(SourceObject, name)
-	}
+	b.Fixed(SourceObject, name)
 }
 
 // Fixed gives string column c the value v in every row committed from now
@@ -134,34 +132,16 @@ func (b *Builder) Fixed(c Col, v string) {
 	if table[c].Kind != KindString {
 		panic(fmt.Sprintf("schema: Fixed on %s, which is not a string column", c.Name()))
 	}
-	if v == "" {
-		b.unfix(c)
-		return
-	}
 	col := &b.cols[c]
-	if col.hasFixed && col.fixed == v {
+	if col.fixed == v {
 		return
 	}
-	col.fixed, col.hasFixed = strings.Clone(v), true
-	col.addRun(fixedRun{row: b.rows, val: col.fixed, ok: true})
-}
-
-// unfix ends column c's fixed value: later rows are NULL unless set.
-func (b *Builder) unfix(c Col) {
-	col := &b.cols[c]
-	if !col.hasFixed {
-		return
+	col.fixed = strings.Clone(v)
+	// A run that no row took yet is replaced.
+	if n := len(col.runs); n > 0 && col.runs[n-1].row == b.rows {
+		col.runs = col.runs[:n-1]
 	}
-	col.fixed, col.hasFixed = "", false
-	col.addRun(fixedRun{row: b.rows})
-}
-
-// addRun starts a run at its row, replacing a run that no row took.
-func (c *column) addRun(r fixedRun) {
-	if n := len(c.runs); n > 0 && c.runs[n-1].row == r.row {
-		c.runs = c.runs[:n-1]
-	}
-	c.runs = append(c.runs, r)
+	col.runs = append(col.runs, fixedRun{row: b.rows, val: col.fixed})
 }
 
 // SkipThrough drops the object's rows at or below line n: a scheduled run
@@ -431,8 +411,8 @@ func (b *Builder) reset() {
 		col.n, col.nulls, col.nums, col.addrs, col.data, col.ends = 0, col.nulls[:0], col.nums[:0], col.addrs[:0], col.data[:0], col.ends[:0]
 		clear(col.runs) // drop the strings
 		col.runs = col.runs[:0]
-		if col.hasFixed {
-			col.runs = append(col.runs, fixedRun{val: col.fixed, ok: true})
+		if col.fixed != "" {
+			col.runs = append(col.runs, fixedRun{val: col.fixed})
 		}
 	}
 	for _, col := range []*column{&b.labels, &b.labelVals} {
@@ -498,7 +478,7 @@ func (b *Builder) array(c Col, zeros *memory.Buffer) arrow.Array {
 
 // fixedArray builds a string column that has fixed values: each row
 // takes its own value if it set one, else the fixed value of its run.
-// Rows at or after col.n set none.
+// Rows at or after col.n set none, and are filled run by run in bulk.
 func (b *Builder) fixedArray(col *column) arrow.Array {
 	runs := col.runs
 	if runs[0].row > 0 {
@@ -519,7 +499,7 @@ func (b *Builder) fixedArray(col *column) arrow.Array {
 	offs[0] = 0
 	data := memory.NewResizableBuffer(b.mem)
 	data.Resize(size)
-	out, pos, valid := data.Bytes(), 0, 0
+	out, pos := data.Bytes(), 0
 	next := 0 // col.nulls[next] is the next row below col.n without its own value
 	for k, r := range runs {
 		end := runEnd(runs, k, b.rows)
@@ -527,44 +507,34 @@ func (b *Builder) fixedArray(col *column) arrow.Array {
 		for ; i < min(end, col.n); i++ {
 			if next < len(col.nulls) && int(col.nulls[next]) == i {
 				next++
-				if !r.ok {
-					offs[i+1] = int32(pos)
-					continue
-				}
-				pos += copy(out[pos:], r.val)
-			} else {
-				pos += copy(out[pos:], col.data[col.end(i-1):col.ends[i]])
+				pos = fillRun(out, offs, bits, pos, i, i+1, r.val)
+				continue
 			}
+			pos += copy(out[pos:], col.data[col.end(i-1):col.ends[i]]) // the row's own value
 			bitutil.SetBit(bits, i)
-			valid++
 			offs[i+1] = int32(pos)
 		}
-		if !r.ok {
-			for ; i < end; i++ {
-				offs[i+1] = int32(pos)
-			}
-			continue
-		}
-		// No row from here to the end of the run has its own value, the
-		// common case: fill it in bulk.
 		pos = fillRun(out, offs, bits, pos, i, end, r.val)
-		valid += max(end-i, 0)
 	}
 	data.Resize(pos)
+	valid := bitutil.CountSetBits(bits, 0, b.rows)
 	d := newData(arrow.BinaryTypes.String, b.rows, []*memory.Buffer{validity, offsets, data}, nil, b.rows-valid, 0)
 	defer d.Release()
 	return array.MakeFromData(d)
 }
 
 // fillRun writes val into rows [from, to) of a string array's buffers,
-// data starting at pos, and returns the new end of data. Each copy
-// doubles what is written, so a run costs a few copies, not one per row.
+// data starting at pos, and returns the new end of data. An empty val is
+// NULL. Each copy doubles what is written, so a run costs a few copies,
+// not one per row.
 func fillRun(data []byte, offs []int32, bits []byte, pos, from, to int, val string) int {
 	n := to - from
 	if n <= 0 {
 		return pos
 	}
-	bitutil.SetBitsTo(bits, int64(from), int64(n), true)
+	if val != "" {
+		bitutil.SetBitsTo(bits, int64(from), int64(n), true)
+	}
 	for i := range n {
 		offs[from+i+1] = int32(pos + (i+1)*len(val))
 	}

@@ -114,21 +114,27 @@ func TestColumnsAreConsistent(t *testing.T) {
 	}
 }
 
-func TestBuilderRoundTrip(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-
-	var dumps []string
-	b := NewBuilder(mem, 2, func(rec arrow.RecordBatch) error {
+// dumpingBuilder returns a builder of batchRows-row batches that appends
+// each emitted row, dumped, to *dumps.
+func dumpingBuilder(mem memory.Allocator, batchRows int, dumps *[]string) *Builder {
+	return NewBuilder(mem, batchRows, func(rec arrow.RecordBatch) error {
 		v, err := NewView(rec)
 		if err != nil {
 			return err
 		}
 		for i := range v.Rows() {
-			dumps = append(dumps, v.DumpRow(i))
+			*dumps = append(*dumps, v.DumpRow(i))
 		}
 		return nil
 	})
+}
+
+func TestBuilderRoundTrip(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+
+	var dumps []string
+	b := dumpingBuilder(mem, 2, &dumps)
 	defer b.Release()
 	b.SetObject("obj.log")
 
@@ -213,16 +219,7 @@ func TestBuilderFixed(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	var dumps []string
-	b := NewBuilder(mem, 4, func(rec arrow.RecordBatch) error {
-		v, err := NewView(rec)
-		if err != nil {
-			return err
-		}
-		for i := range v.Rows() {
-			dumps = append(dumps, v.DumpRow(i))
-		}
-		return nil
-	})
+	b := dumpingBuilder(mem, 4, &dumps)
 	defer b.Release()
 	commit := func(line int64, set func()) {
 		t.Helper()
