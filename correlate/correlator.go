@@ -323,12 +323,7 @@ func addrBytes(v *schema.View, pkt, logged schema.Col, i int) ([16]byte, bool) {
 // in that scope's own map. Both levels only cache c.observers, which is
 // keyed by the observer's stable hash.
 func (c *Correlator) observerOf(v *schema.View, i int) *Observer {
-	id := ObserverID{
-		Cloud:    v.Str(schema.Cloud, i),
-		Kind:     v.Str(schema.LogKind, i),
-		Resource: azureResource(v, i),
-		ID:       v.Str(schema.Observer, i),
-	}
+	id := rowObserver(v, i)
 	// The id differs between consecutive rows far more often than the
 	// cloud or log kind: compare it first.
 	if last := &c.last.id; id.ID == last.ID && id == *last && c.last.o != nil {
@@ -346,13 +341,26 @@ func (c *Correlator) observerOf(v *schema.View, i int) *Observer {
 		c.scoped[o.ID.ID] = o
 	}
 	if o.Region == "" {
-		o.Region, o.Subnet, o.Network = strings.Clone(v.Str(schema.Region, i)), strings.Clone(v.Str(schema.Subnet, i)), strings.Clone(v.Str(schema.Network, i))
-		o.Instance, o.Target = strings.Clone(v.Str(schema.Instance, i)), strings.Clone(v.Str(schema.TargetResource, i))
+		// Observers that log no region (Azure) come here on every row:
+		// copy a value only when it changed.
+		keepCopy(&o.Region, v.Str(schema.Region, i))
+		keepCopy(&o.Subnet, v.Str(schema.Subnet, i))
+		keepCopy(&o.Network, v.Str(schema.Network, i))
+		keepCopy(&o.Instance, v.Str(schema.Instance, i))
+		keepCopy(&o.Target, v.Str(schema.TargetResource, i))
 	}
 	o.Sampled = o.Sampled || (!v.IsNull(schema.Sampled, i) && v.Bool(schema.Sampled, i))
 	o.ConnOnly = o.ConnOnly || (!v.IsNull(schema.ConnectionOnly, i) && v.Bool(schema.ConnectionOnly, i))
 	c.last = obsCache{id: o.ID, o: o}
 	return o
+}
+
+// keepCopy sets *dst to a copy of s, which aliases a batch, unless it
+// holds that value already.
+func keepCopy(dst *string, s string) {
+	if *dst != s {
+		*dst = strings.Clone(s)
+	}
 }
 
 // observerScope is what names an observer besides its id.
@@ -380,6 +388,17 @@ func (c *Correlator) cachedObserver(id ObserverID) *Observer {
 func (c *Correlator) forgetObservers() {
 	c.last, c.scope, c.scoped = obsCache{}, observerScope{}, nil
 	clear(c.byScope)
+}
+
+// rowObserver names the observer of row i. The strings alias the batch:
+// clone the ID to keep it.
+func rowObserver(v *schema.View, i int) ObserverID {
+	return ObserverID{
+		Cloud:    v.Str(schema.Cloud, i),
+		Kind:     v.Str(schema.LogKind, i),
+		Resource: azureResource(v, i),
+		ID:       v.Str(schema.Observer, i),
+	}
 }
 
 // azureResource is the flow-log resource that, with the NIC, makes an

@@ -164,14 +164,7 @@ func (o *Observer) noteCandidates(src, dst netip.Addr) {
 		o.candidate[fam] = []netip.Addr{src, dst}
 		return
 	}
-	for _, a := range o.candidate[fam] {
-		if a != src && a != dst {
-			// Only now is there something to drop: the usual record
-			// keeps every candidate.
-			o.candidate[fam] = slices.DeleteFunc(o.candidate[fam], func(a netip.Addr) bool { return a != src && a != dst })
-			return
-		}
-	}
+	o.candidate[fam] = slices.DeleteFunc(o.candidate[fam], func(a netip.Addr) bool { return a != src && a != dst })
 }
 
 // Own returns the observer's own addresses, at most one per family: the

@@ -122,7 +122,7 @@ func traceRecord(v *schema.View, i int, forward bool) TraceRecord {
 	from, to := rowTimes(v, i)
 	return TraceRecord{
 		// Copies: a trace outlives the batch.
-		Observer: ObserverID{Cloud: v.Str(schema.Cloud, i), Kind: v.Str(schema.LogKind, i), Resource: azureResource(v, i), ID: v.Str(schema.Observer, i)}.clone(),
+		Observer: rowObserver(v, i).clone(),
 		From:     from, To: to,
 		Src:    netip.AddrPortFrom(v.Addr(schema.SrcAddr, i), uint16(v.Int(schema.SrcPort, i))),
 		Dst:    netip.AddrPortFrom(v.Addr(schema.DstAddr, i), uint16(v.Int(schema.DstPort, i))),
