@@ -60,6 +60,7 @@ type Correlator struct {
 	objects    map[string]string
 	last       obsCache
 	lastObject string
+	batch      batchCache
 	seed       maphash.Seed // partitions keys when state spills
 	spill      *spiller
 	approx     int64 // estimated bytes of the connection state in memory
@@ -103,6 +104,7 @@ func (c *Correlator) Add(rec arrow.RecordBatch) error {
 	for i := range v.Rows() {
 		c.addRow(v, i)
 	}
+	c.batch.reset(nil)
 	return nil
 }
 
@@ -323,6 +325,32 @@ func addrBytes(v *schema.View, pkt, logged schema.Col, i int) ([16]byte, bool) {
 // in that scope's own map. Both levels only cache c.observers, which is
 // keyed by the observer's stable hash.
 func (c *Correlator) observerOf(v *schema.View, i int) *Observer {
+	if c.batch.v != v {
+		c.batch.reset(v)
+	}
+	idx, scope := observerKey(v, i)
+	o := c.batch.observer(idx, scope)
+	if o == nil {
+		o = c.lookupObserver(v, i)
+		c.batch.remember(idx, scope, o)
+	}
+	if o.Region == "" {
+		// Observers that log no region (Azure) come here on every row:
+		// copy a value only when it changed.
+		keepCopy(&o.Region, v.Str(schema.Region, i))
+		keepCopy(&o.Subnet, v.Str(schema.Subnet, i))
+		keepCopy(&o.Network, v.Str(schema.Network, i))
+		keepCopy(&o.Instance, v.Str(schema.Instance, i))
+		keepCopy(&o.Target, v.Str(schema.TargetResource, i))
+	}
+	o.Sampled = o.Sampled || (!v.IsNull(schema.Sampled, i) && v.Bool(schema.Sampled, i))
+	o.ConnOnly = o.ConnOnly || (!v.IsNull(schema.ConnectionOnly, i) && v.Bool(schema.ConnectionOnly, i))
+	return o
+}
+
+// lookupObserver finds or creates the observer of row i when the batch
+// cache does not know it.
+func (c *Correlator) lookupObserver(v *schema.View, i int) *Observer {
 	id := rowObserver(v, i)
 	// The id differs between consecutive rows far more often than the
 	// cloud or log kind: compare it first.
@@ -340,17 +368,6 @@ func (c *Correlator) observerOf(v *schema.View, i int) *Observer {
 		}
 		c.scoped[o.ID.ID] = o
 	}
-	if o.Region == "" {
-		// Observers that log no region (Azure) come here on every row:
-		// copy a value only when it changed.
-		keepCopy(&o.Region, v.Str(schema.Region, i))
-		keepCopy(&o.Subnet, v.Str(schema.Subnet, i))
-		keepCopy(&o.Network, v.Str(schema.Network, i))
-		keepCopy(&o.Instance, v.Str(schema.Instance, i))
-		keepCopy(&o.Target, v.Str(schema.TargetResource, i))
-	}
-	o.Sampled = o.Sampled || (!v.IsNull(schema.Sampled, i) && v.Bool(schema.Sampled, i))
-	o.ConnOnly = o.ConnOnly || (!v.IsNull(schema.ConnectionOnly, i) && v.Bool(schema.ConnectionOnly, i))
 	c.last = obsCache{id: o.ID, o: o}
 	return o
 }
@@ -388,6 +405,7 @@ func (c *Correlator) cachedObserver(id ObserverID) *Observer {
 func (c *Correlator) forgetObservers() {
 	c.last, c.scope, c.scoped = obsCache{}, observerScope{}, nil
 	clear(c.byScope)
+	c.batch.reset(nil)
 }
 
 // rowObserver names the observer of row i. The strings alias the batch:
@@ -482,6 +500,17 @@ func (c *Correlator) sample(v *schema.View, i int, o *Observer, from, to int64, 
 	if !v.IsNull(schema.NATAddr, i) {
 		s.nat, s.hasNAT = v.Addr(schema.NATAddr, i).As16(), true
 	}
+	s.evidence = Evidence{Time: from, Object: c.objectOf(v, i), Line: v.Int(schema.SourceLine, i)}
+	return s
+}
+
+// objectOf returns the interned name of row i's object. Rows of one
+// object come together, so the batch cache usually answers by index.
+func (c *Correlator) objectOf(v *schema.View, i int) string {
+	idx := strIndex(v, schema.SourceObject, i)
+	if c.batch.v == v && idx >= 0 && idx == c.batch.objIdx {
+		return c.batch.obj
+	}
 	obj := v.Str(schema.SourceObject, i)
 	switch {
 	case obj == c.lastObject:
@@ -495,8 +524,10 @@ func (c *Correlator) sample(v *schema.View, i int, o *Observer, from, to int64, 
 		}
 		c.lastObject = obj
 	}
-	s.evidence = Evidence{Time: from, Object: obj, Line: v.Int(schema.SourceLine, i)}
-	return s
+	if c.batch.v == v {
+		c.batch.objIdx, c.batch.obj = idx, obj
+	}
+	return obj
 }
 
 // initiatorFirst reports whether a log kind puts the side that opened the

@@ -63,7 +63,12 @@ func TestScenarios(t *testing.T) {
 			changed := false
 			for _, sc := range cases {
 				t.Run(sc.name, func(t *testing.T) {
-					got := runScenario(t, sc)
+					got := runScenario(t, sc, 2)
+					// Batches of every row at once too: the correlator
+					// caches by dictionary index within a batch.
+					if whole := runScenario(t, sc, len(sc.records)); whole != got {
+						t.Errorf("findings differ with one batch (-two rows a batch +one batch):\n%s", cmp.Diff(got, whole))
+					}
 					if *update {
 						changed = changed || got != sc.findings
 						sc.findings = got
@@ -153,7 +158,7 @@ func renderScenarios(cases []*scenario) string {
 	return sb.String()
 }
 
-func runScenario(t *testing.T, sc *scenario) string {
+func runScenario(t *testing.T, sc *scenario, batchRows int) string {
 	t.Helper()
 	topo := Empty()
 	if strings.TrimSpace(sc.topology) != "" {
@@ -165,7 +170,7 @@ func runScenario(t *testing.T, sc *scenario) string {
 	c := New(Options{Topology: topo, UDP: sc.udp})
 	mem := memtest.Poisoned()
 	defer mem.AssertSize(t, 0)
-	b := schema.NewBuilder(mem, 2, func(rec arrow.RecordBatch) error { return c.Add(rec) })
+	b := schema.NewBuilder(mem, batchRows, func(rec arrow.RecordBatch) error { return c.Add(rec) })
 	for i, line := range sc.records {
 		if err := stageRecord(b, line, i+1); err != nil {
 			t.Fatalf("record %q: %v", line, err)

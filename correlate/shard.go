@@ -59,6 +59,7 @@ func NewSharded(opts Options, n int) *Sharded {
 					for _, r := range w.rows {
 						c.addKeyed(v, int(r.i), r.key, r.ab, r.keyed)
 					}
+					c.batch.reset(nil)
 				}
 				w.rec.Release()
 				s.free.Put(&w.rows)

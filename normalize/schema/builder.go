@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -31,19 +32,39 @@ func (w Window) open() bool { return w.Since == 0 && w.Until == 0 }
 // a column that a row does not set is padded with NULL lazily, when a
 // later row sets it or at Flush, so columns a format never sets cost
 // nothing per row.
+//
+// A string column is dictionary-encoded, as it is in Arrow (see
+// Kind.ArrowType): data and ends hold each distinct value of the batch
+// once, and nums holds each row's index into them.
 type column struct {
 	n     int
 	nulls []int32 // the rows that are NULL, ascending: most columns have none, so a value costs no validity entry
 	nums  []int64 // int32, int64, time and bool values
+	idx   []int32 // a string column's dictionary indices
 	addrs [][AddrWidth]byte
-	data  []byte  // string bytes
-	ends  []int32 // string end offsets into data, one per row
+	data  []byte  // string bytes: a dictionary's values, or the labels' entries
+	ends  []int32 // end offsets into data, one per value
+	memo  map[string]int32
+	last  int32 // the index interned last, tried before memo: rows often repeat the previous row's value
+	// The last few strings that Str interned, by address: parsers pass
+	// the same constants ("accept", "egress") row after row, and an
+	// address compare is cheaper than comparing bytes.
+	consts    [4]constIndex
+	nextConst uint8
 
 	// A string column may instead take a value fixed for a run of rows
 	// (see Fixed): runs says from which row of the batch each fixed
 	// value holds. "" is NULL, as in Fixed.
 	fixed string
 	runs  []fixedRun
+}
+
+// constIndex remembers the dictionary index of a string by its address.
+// It holds the string itself, so the garbage collector cannot free it and
+// put another string of the same length at that address.
+type constIndex struct {
+	s   string
+	idx int32
 }
 
 // fixedRun gives the rows from row on the fixed value val (NULL when
@@ -63,6 +84,29 @@ func (c *column) end(i int) int32 {
 		return 0
 	}
 	return c.ends[i]
+}
+
+// value returns the dictionary value k of a string column.
+func (c *column) value(k int32) []byte { return c.data[c.end(int(k)-1):c.ends[k]] }
+
+// intern returns the dictionary index of v, adding v when the batch has
+// not seen it yet. The key is copied only then.
+func (c *column) intern(v []byte) int32 {
+	if k := c.last; int(k) < len(c.ends) && bytes.Equal(c.value(k), v) {
+		return k
+	}
+	k, ok := c.memo[string(v)]
+	if !ok {
+		k = int32(len(c.ends))
+		c.data = append(c.data, v...)
+		c.ends = append(c.ends, int32(len(c.data)))
+		if c.memo == nil {
+			c.memo = make(map[string]int32)
+		}
+		c.memo[string(v)] = k
+	}
+	c.last = k
+	return k
 }
 
 // Builder stages rows and turns them into Arrow batches of the normalized
@@ -196,7 +240,7 @@ func (b *Builder) appendNull(c Col, col *column) {
 	col.nulls = append(col.nulls, int32(col.n))
 	switch table[c].Kind {
 	case KindString:
-		col.ends = append(col.ends, col.end(col.n-1))
+		col.idx = append(col.idx, 0)
 	case KindAddr:
 		col.addrs = append(col.addrs, [AddrWidth]byte{})
 	default:
@@ -211,26 +255,33 @@ func (b *Builder) truncate(col *column, n int) {
 	}
 	col.nulls = dropFrom(col.nulls, n)
 	col.nums = col.nums[:min(len(col.nums), n)]
+	col.idx = col.idx[:min(len(col.idx), n)]
 	col.addrs = col.addrs[:min(len(col.addrs), n)]
-	if len(col.ends) > n {
-		col.data = col.data[:col.end(n-1)]
-		col.ends = col.ends[:n]
-	}
-	col.n = n
+	col.n = n // a string column's dictionary keeps the values: unused ones are harmless
 }
 
-// Str sets a string value.
+// Str sets a string value. Go strings do not change, so a string seen
+// before at the same address has the same value: v must not be a view of
+// a buffer that is later overwritten (use Bytes for those).
 func (b *Builder) Str(c Col, v string) {
 	col := b.slot(c)
-	col.data = append(col.data, v...)
-	col.ends = append(col.ends, int32(len(col.data)))
+	p := unsafe.StringData(v)
+	for _, k := range col.consts {
+		if unsafe.StringData(k.s) == p && len(k.s) == len(v) && p != nil {
+			col.idx = append(col.idx, k.idx)
+			return
+		}
+	}
+	k := col.intern(unsafe.Slice(p, len(v))) // read, never written
+	col.consts[col.nextConst%uint8(len(col.consts))] = constIndex{v, k}
+	col.nextConst++
+	col.idx = append(col.idx, k)
 }
 
 // Bytes sets a string value given as bytes; they are copied.
 func (b *Builder) Bytes(c Col, v []byte) {
 	col := b.slot(c)
-	col.data = append(col.data, v...)
-	col.ends = append(col.ends, int32(len(col.data)))
+	col.idx = append(col.idx, col.intern(v))
 }
 
 // Int sets an integer of an int32 or int64 column. The caller checks that
@@ -290,7 +341,7 @@ func (b *Builder) Staged(c Col) (string, bool) {
 		return "", false
 	}
 	col := &b.cols[c]
-	return string(col.data[col.end(b.rows-1):col.end(b.rows)]), true
+	return string(col.value(col.idx[b.rows])), true
 }
 
 // StagedInt returns the current row's value of a numeric column, if set.
@@ -408,7 +459,9 @@ func (b *Builder) Flush() error {
 func (b *Builder) reset() {
 	for c := range b.cols {
 		col := &b.cols[c]
-		col.n, col.nulls, col.nums, col.addrs, col.data, col.ends = 0, col.nulls[:0], col.nums[:0], col.addrs[:0], col.data[:0], col.ends[:0]
+		col.n, col.nulls, col.nums, col.idx, col.addrs, col.data, col.ends = 0, col.nulls[:0], col.nums[:0], col.idx[:0], col.addrs[:0], col.data[:0], col.ends[:0]
+		clear(col.memo) // its keys are copies, not views of data
+		col.consts = [len(col.consts)]constIndex{}
 		clear(col.runs) // drop the strings
 		col.runs = col.runs[:0]
 		if col.fixed != "" {
@@ -430,11 +483,11 @@ func (b *Builder) array(c Col, zeros *memory.Buffer) arrow.Array {
 	}
 	col := &b.cols[c]
 	dt := table[c].Kind.ArrowType()
-	if len(col.runs) > 0 {
-		return b.fixedArray(col)
-	}
-	if col.n == 0 {
+	if col.n == 0 && len(col.runs) == 0 {
 		return nullArray(dt, b.rows, zeros)
+	}
+	if table[c].Kind == KindString {
+		return b.dictArray(col)
 	}
 	for col.n < b.rows {
 		b.appendNull(c, col)
@@ -442,8 +495,6 @@ func (b *Builder) array(c Col, zeros *memory.Buffer) arrow.Array {
 	validity, nulls := b.bitmap(col, b.rows)
 	var data arrow.ArrayData
 	switch table[c].Kind {
-	case KindString:
-		data = newData(dt, b.rows, []*memory.Buffer{validity, b.offsets(col.ends, 0), b.copyBytes(col.data)}, nil, nulls, 0)
 	case KindInt32:
 		buf := memory.NewResizableBuffer(b.mem)
 		buf.Resize(4 * b.rows)
@@ -476,74 +527,75 @@ func (b *Builder) array(c Col, zeros *memory.Buffer) arrow.Array {
 	return array.MakeFromData(data)
 }
 
-// fixedArray builds a string column that has fixed values: each row
-// takes its own value if it set one, else the fixed value of its run.
-// Rows at or after col.n set none, and are filled run by run in bulk.
-func (b *Builder) fixedArray(col *column) arrow.Array {
+// dictArray builds a string column as a dictionary array. Each row takes
+// its own value if it set one, else the fixed value of its run (see
+// Fixed), else NULL. The rows' own indices are copied in bulk, then the
+// rows without one (col.nulls, and every row at or after col.n) are
+// filled run by run: a fixed value costs one dictionary entry and an
+// index per row, however long it is.
+func (b *Builder) dictArray(col *column) arrow.Array {
+	n := b.rows
+	validity := memory.NewResizableBuffer(b.mem)
+	validity.Resize(int(bitutil.BytesForBits(int64(n))))
+	bits := validity.Bytes()
+	clear(bits)
+	bitutil.SetBitsTo(bits, 0, int64(col.n), true)
+	indices := memory.NewResizableBuffer(b.mem)
+	indices.Resize(4 * n)
+	idx := arrow.Int32Traits.CastFromBytes(indices.Bytes())
+	copy(idx, col.idx[:col.n])
+
 	runs := col.runs
-	if runs[0].row > 0 {
+	if len(runs) == 0 || runs[0].row > 0 {
 		// Rows before the first run have only their own values.
 		runs = append([]fixedRun{{}}, runs...)
 	}
-	size := len(col.data) // an upper bound: own values plus every run's
+	nulls := col.nulls
 	for k, r := range runs {
-		size += len(r.val) * (runEnd(runs, k, b.rows) - r.row)
-	}
-	validity := memory.NewResizableBuffer(b.mem)
-	validity.Resize(int(bitutil.BytesForBits(int64(b.rows))))
-	bits := validity.Bytes()
-	clear(bits)
-	offsets := memory.NewResizableBuffer(b.mem)
-	offsets.Resize(4 * (b.rows + 1))
-	offs := arrow.Int32Traits.CastFromBytes(offsets.Bytes())
-	offs[0] = 0
-	data := memory.NewResizableBuffer(b.mem)
-	data.Resize(size)
-	out, pos := data.Bytes(), 0
-	next := 0 // col.nulls[next] is the next row below col.n without its own value
-	for k, r := range runs {
-		end := runEnd(runs, k, b.rows)
-		i := r.row
-		for ; i < min(end, col.n); i++ {
-			if next < len(col.nulls) && int(col.nulls[next]) == i {
-				next++
-				pos = fillRun(out, offs, bits, pos, i, i+1, r.val)
-				continue
+		end := runEnd(runs, k, n)
+		fill, null := col.runIndex(r.val)
+		for ; len(nulls) > 0 && int(nulls[0]) < end; nulls = nulls[1:] {
+			idx[nulls[0]] = fill
+			if null {
+				bitutil.ClearBit(bits, int(nulls[0]))
 			}
-			pos += copy(out[pos:], col.data[col.end(i-1):col.ends[i]]) // the row's own value
-			bitutil.SetBit(bits, i)
-			offs[i+1] = int32(pos)
 		}
-		pos = fillRun(out, offs, bits, pos, i, end, r.val)
+		if from := max(r.row, col.n); from < end {
+			fillIndex(idx[from:end], fill)
+			bitutil.SetBitsTo(bits, int64(from), int64(end-from), !null)
+		}
 	}
-	data.Resize(pos)
-	valid := bitutil.CountSetBits(bits, 0, b.rows)
-	d := newData(arrow.BinaryTypes.String, b.rows, []*memory.Buffer{validity, offsets, data}, nil, b.rows-valid, 0)
+	if len(col.ends) == 0 {
+		col.intern(nil) // NULL rows point at entry 0, so there must be one
+	}
+	dict := newData(arrow.BinaryTypes.String, len(col.ends), []*memory.Buffer{nil, b.offsets(col.ends, 0), b.copyBytes(col.data)}, nil, 0, 0)
+	defer dict.Release()
+	valid := bitutil.CountSetBits(bits, 0, n)
+	d := array.NewDataWithDictionary(dictType, n, []*memory.Buffer{validity, indices}, n-valid, 0, dict)
+	validity.Release()
+	indices.Release()
 	defer d.Release()
 	return array.MakeFromData(d)
 }
 
-// fillRun writes val into rows [from, to) of a string array's buffers,
-// data starting at pos, and returns the new end of data. An empty val is
-// NULL. Each copy doubles what is written, so a run costs a few copies,
-// not one per row.
-func fillRun(data []byte, offs []int32, bits []byte, pos, from, to int, val string) int {
-	n := to - from
-	if n <= 0 {
-		return pos
+// runIndex returns the dictionary index that rows of a run without their
+// own value take, and whether they are NULL ("" is NULL, as in Fixed).
+func (c *column) runIndex(val string) (int32, bool) {
+	if val == "" {
+		return 0, true
 	}
-	if val != "" {
-		bitutil.SetBitsTo(bits, int64(from), int64(n), true)
+	return c.intern(unsafe.Slice(unsafe.StringData(val), len(val))), false
+}
+
+// fillIndex sets every index of dst to k, doubling what is copied.
+func fillIndex(dst []int32, k int32) {
+	if len(dst) == 0 {
+		return
 	}
-	for i := range n {
-		offs[from+i+1] = int32(pos + (i+1)*len(val))
+	dst[0] = k
+	for done := 1; done < len(dst); done *= 2 {
+		copy(dst[done:], dst[:done])
 	}
-	start := pos
-	pos += copy(data[pos:], val)
-	for end := start + n*len(val); pos < end; {
-		pos += copy(data[pos:end], data[start:pos])
-	}
-	return pos
 }
 
 // runEnd is the row after the last of run k.
@@ -652,6 +704,11 @@ func nullArray(dt arrow.DataType, n int, zeros *memory.Buffer) arrow.Array {
 	switch dt.ID() {
 	case arrow.STRING:
 		data = array.NewData(dt, n, []*memory.Buffer{zeros, zeros, nil}, nil, n, 0)
+	case arrow.DICTIONARY:
+		// Every index 0, into a dictionary of one empty string.
+		dict := array.NewData(arrow.BinaryTypes.String, 1, []*memory.Buffer{nil, zeros, nil}, nil, 0, 0)
+		defer dict.Release()
+		data = array.NewDataWithDictionary(dt, n, []*memory.Buffer{zeros, zeros}, n, 0, dict)
 	case arrow.MAP:
 		mt := dt.(*arrow.MapType)
 		str := array.NewData(arrow.BinaryTypes.String, 0, []*memory.Buffer{nil, zeros, nil}, nil, 0, 0)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 )
@@ -274,5 +275,95 @@ func TestBuilderFixed(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, dumps); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// TestBuilderDictionary checks the dictionary encoding of string columns:
+// equal values share an index whatever their address, a buffer reused
+// with new bytes is a new value, a discarded row's value is never seen,
+// NULL rows read as NULL, and nothing one batch interned leaks into the
+// next (whose dictionary starts afresh).
+func TestBuilderDictionary(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	type row struct {
+		obs    string
+		null   bool
+		index  int32
+		action string
+	}
+	var batches [][]row
+	var dictLens []int
+	b := NewBuilder(mem, 6, func(rec arrow.RecordBatch) error {
+		for i, col := range rec.Columns() {
+			if err := array.ValidateFull(col); err != nil {
+				return fmt.Errorf("column %s: %w", Col(i).Name(), err)
+			}
+		}
+		v, err := NewView(rec)
+		if err != nil {
+			return err
+		}
+		dictLens = append(dictLens, rec.Column(int(Observer)).(*array.Dictionary).Dictionary().Len())
+		var rows []row
+		for i := range v.Rows() {
+			r := row{obs: v.Str(Observer, i), null: v.IsNull(Observer, i), action: v.Str(Action, i)}
+			if !r.null {
+				r.index = v.StrIndex(Observer, i)
+			}
+			if v.Str(Zone, i) != "" || !v.IsNull(Zone, i) {
+				return fmt.Errorf("row %d: zone was never set but reads %q", i, v.Str(Zone, i))
+			}
+			rows = append(rows, r)
+		}
+		batches = append(batches, rows)
+		return nil
+	})
+	defer b.Release()
+	commit := func(set func()) {
+		t.Helper()
+		set()
+		if err := b.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := []byte("eni-b")
+	commit(func() { b.Str(Observer, "eni-a"); b.Str(Action, "accept") })
+	commit(func() { b.Bytes(Observer, buf); b.Str(Action, "reject") })
+	commit(func() { b.Str(Observer, strings.Clone("eni-a")); b.Str(Action, "accept") }) // same value, another address
+	copy(buf, "eni-c")
+	commit(func() { b.Bytes(Observer, buf) }) // the same buffer with new bytes
+	b.Str(Observer, "eni-gone")
+	if got, ok := b.Staged(Observer); !ok || got != "eni-gone" {
+		t.Errorf("Staged = %q, %v", got, ok)
+	}
+	b.Discard()
+	commit(func() { b.Str(Action, "reject") }) // observer NULL
+	commit(func() { b.Bytes(Observer, []byte("eni-b")) })
+	// Batch 2: "reject" and "eni-c" first, so their indices differ from
+	// batch 1's.
+	commit(func() { b.Str(Observer, "eni-c"); b.Str(Action, "reject") })
+	commit(func() { b.Str(Observer, "eni-a"); b.Str(Action, "accept") })
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]row{{
+		{obs: "eni-a", index: 0, action: "accept"},
+		{obs: "eni-b", index: 1, action: "reject"},
+		{obs: "eni-a", index: 0, action: "accept"},
+		{obs: "eni-c", index: 2},
+		{null: true, action: "reject"},
+		{obs: "eni-b", index: 1},
+	}, {
+		{obs: "eni-c", index: 0, action: "reject"},
+		{obs: "eni-a", index: 1, action: "accept"},
+	}}
+	if diff := cmp.Diff(want, batches, cmp.AllowUnexported(row{})); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	// The discarded row's value may stay in the dictionary, unused; no
+	// value is stored twice.
+	if dictLens[0] > 4 || dictLens[1] != 2 {
+		t.Errorf("dictionary lengths %v, want at most 4 and then 2", dictLens)
 	}
 }

@@ -18,7 +18,8 @@ type View struct {
 	rec   arrow.RecordBatch
 	valid [NumColumns][]byte // validity bitmaps; nil when a column has no NULL
 	off   [NumColumns]int
-	strs  [NumColumns]*array.String
+	idx   [NumColumns][]int32       // a string column's dictionary indices
+	dict  [NumColumns]*array.String // and its dictionary
 	i32s  [NumColumns]*array.Int32
 	i64s  [NumColumns]*array.Int64
 	ts    [NumColumns]*array.Timestamp
@@ -39,8 +40,13 @@ func NewView(rec arrow.RecordBatch) (*View, error) {
 			v.off[i] = col.Data().Offset()
 		}
 		switch a := col.(type) {
-		case *array.String:
-			v.strs[i] = a
+		case *array.Dictionary:
+			idx, ok1 := a.Indices().(*array.Int32)
+			dict, ok2 := a.Dictionary().(*array.String)
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("column %s is not a dictionary of strings", table[i].Name)
+			}
+			v.idx[i], v.dict[i] = idx.Int32Values(), dict
 		case *array.Int32:
 			v.i32s[i] = a
 		case *array.Int64:
@@ -80,7 +86,18 @@ func (v *View) IsNull(c Col, i int) bool {
 func (v *View) AllNull(c Col) bool { return v.rec.Column(int(c)).NullN() == v.Rows() }
 
 // Str returns a string column's value ("" when NULL).
-func (v *View) Str(c Col, i int) string { return v.strs[c].Value(i) }
+func (v *View) Str(c Col, i int) string {
+	if v.IsNull(c, i) {
+		return ""
+	}
+	return v.dict[c].Value(int(v.idx[c][i]))
+}
+
+// StrIndex returns the dictionary index of a string column's value: two
+// rows of one batch have equal values when they have equal indices (and
+// are both non-NULL), which is cheaper to compare than the strings. The
+// index means nothing across batches.
+func (v *View) StrIndex(c Col, i int) int32 { return v.idx[c][i] }
 
 // Int returns an int32, int64 or time column's value (0 when NULL).
 func (v *View) Int(c Col, i int) int64 {

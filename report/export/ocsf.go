@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/flowsym/flowsym/correlate"
 	"github.com/flowsym/flowsym/normalize/schema"
@@ -479,11 +480,18 @@ func (w *AnalysisWriter) ocsfFlowBatch(v *schema.View) (arrow.RecordBatch, []str
 	mem := w.opts.Mem
 	n := v.Rows()
 	rec := v.Batch()
-	in := func(c schema.Col) arrow.Array { return rec.Column(int(c)) }
 	var owned []arrow.Array
 	own := func(a arrow.Array) arrow.Array {
 		owned = append(owned, a)
 		return a
+	}
+	// in shares a column with the input. The OCSF attributes are plain
+	// strings, so a (dictionary-encoded) string column is decoded.
+	in := func(c schema.Col) arrow.Array {
+		if c.Kind() == schema.KindString {
+			return own(plainStrings(mem, v, c))
+		}
+		return rec.Column(int(c))
 	}
 	defer func() {
 		for _, a := range owned {
@@ -654,6 +662,21 @@ func (w *AnalysisWriter) unmappedFlowColumns(v *schema.View, addr func(schema.Co
 		}
 	}
 	return cols
+}
+
+// plainStrings decodes string column c of v into a plain string array.
+func plainStrings(mem memory.Allocator, v *schema.View, c schema.Col) arrow.Array {
+	b := array.NewStringBuilder(mem)
+	defer b.Release()
+	b.Reserve(v.Rows())
+	for i := range v.Rows() {
+		if v.IsNull(c, i) {
+			b.AppendNull()
+			continue
+		}
+		b.Append(v.Str(c, i))
+	}
+	return b.NewArray()
 }
 
 // fixedBuilder is an Arrow builder of fixed-width values.
