@@ -202,7 +202,7 @@ func setAWSField(b *schema.Builder, f *awsField, tok []byte) error {
 		if !ok {
 			return badField(f.name, tok, "not an IP address")
 		}
-		b.Addr(f.col, a)
+		b.Addr16(f.col, a)
 	case convAction:
 		return setEnum(b, f, tok, "ACCEPT", "accept", "REJECT", "reject")
 	case convStatus:

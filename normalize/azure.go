@@ -253,7 +253,7 @@ func azureAddr(b *schema.Builder, c schema.Col, tok []byte, name string) error {
 	if !ok {
 		return badField(name, tok, "not an IP address")
 	}
-	b.Addr(c, a)
+	b.Addr16(c, a)
 	return nil
 }
 

@@ -113,36 +113,37 @@ func zeroBytes(x uint64) uint64 {
 	return ^((x&low7 + low7) | x) & high
 }
 
-// parseAddrBytes parses an IPv4 or IPv6 address. Zones are refused: a flow
-// log never has one, and the schema stores 16 bytes. netip decides every
+// parseAddrBytes parses an IPv4 or IPv6 address into the 16 bytes the
+// schema stores (IPv4 mapped into IPv6; see schema.Builder.Addr16). Zones
+// are refused: a flow log never has one. netip decides every
 // case; dotted quads, two in most records, first take a path that costs a
 // quarter of netip's instructions and accepts only what netip accepts
 // (FuzzParseAddrBytes holds it to that).
-func parseAddrBytes(s []byte) (netip.Addr, bool) {
+func parseAddrBytes(s []byte) ([16]byte, bool) {
 	if a, ok := parseDottedQuad(s); ok {
 		return a, true
 	}
 	a, err := netip.ParseAddr(bstr(s))
 	if err != nil || a.Zone() != "" {
-		return netip.Addr{}, false
+		return [16]byte{}, false
 	}
-	return a, true
+	return a.As16(), true
 }
 
 // parseDottedQuad parses the canonical IPv4 form: four decimal octets
 // without leading zeros. It says false for anything else, valid or not.
-func parseDottedQuad(s []byte) (netip.Addr, bool) {
-	var ip [4]byte
+func parseDottedQuad(s []byte) ([16]byte, bool) {
+	ip := [16]byte{10: 0xff, 11: 0xff}
 	i := 0
-	for k := range ip {
-		if k > 0 {
+	for k := 12; k < 16; k++ {
+		if k > 12 {
 			if i >= len(s) || s[i] != '.' {
-				return netip.Addr{}, false
+				return [16]byte{}, false
 			}
 			i++
 		}
 		if i >= len(s) || s[i]-'0' > 9 {
-			return netip.Addr{}, false
+			return [16]byte{}, false
 		}
 		v := uint(s[i] - '0')
 		i++
@@ -152,14 +153,14 @@ func parseDottedQuad(s []byte) (netip.Addr, bool) {
 			i++
 		}
 		if v > 255 {
-			return netip.Addr{}, false
+			return [16]byte{}, false
 		}
 		ip[k] = byte(v)
 	}
 	if i != len(s) {
-		return netip.Addr{}, false
+		return [16]byte{}, false
 	}
-	return netip.AddrFrom4(ip), true
+	return ip, true
 }
 
 // parseUint parses decimal digits, rejecting signs, empty input and

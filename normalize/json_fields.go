@@ -187,7 +187,7 @@ func setJSONAddr(b *schema.Builder, col schema.Col, v *fastjson.Value, name stri
 	if !ok {
 		return badField(name, s, "not an IP address")
 	}
-	b.Addr(col, a)
+	b.Addr16(col, a)
 	return nil
 }
 

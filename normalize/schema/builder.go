@@ -312,6 +312,13 @@ func (b *Builder) Addr(c Col, a netip.Addr) {
 	col.addrs = append(col.addrs, a.As16())
 }
 
+// Addr16 sets an address given in its 16-byte form, IPv4 mapped into
+// IPv6 (what netip.Addr.As16 returns), as parsers that skip netip have it.
+func (b *Builder) Addr16(c Col, a [AddrWidth]byte) {
+	col := b.slot(c)
+	col.addrs = append(col.addrs, a)
+}
+
 // Label adds one entry to the current row's labels map.
 func (b *Builder) Label(k, v string) {
 	if !b.labelRow {
