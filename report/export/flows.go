@@ -18,6 +18,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -95,7 +96,7 @@ func FlowSchema(partitioned bool) *arrow.Schema {
 			continue
 		}
 		t := c.Kind.ArrowType()
-		if c.Kind == schema.KindAddr {
+		if c.Kind == schema.KindAddr || c.Kind == schema.KindString {
 			t = arrow.BinaryTypes.String
 		}
 		fields = append(fields, arrow.Field{Name: c.Name, Type: t, Nullable: true})
@@ -209,7 +210,11 @@ func createPart(ctx context.Context, dst Creator, name string, sc *arrow.Schema,
 }
 
 // convert turns a normalized batch into the export schema: addresses to
-// text, and the cloud column dropped when partitioned.
+// text, dictionary-encoded strings to plain ones, and the cloud column
+// dropped when partitioned. pqarrow would take the dictionaries, but each
+// batch has its own, and at the first that differs it falls back to PLAIN
+// encoding for the rest of the column chunk: plain strings let the
+// Parquet writer build one dictionary per row group instead.
 func (w *FlowWriter) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	cols := make([]arrow.Array, 0, len(w.schema.Fields()))
 	defer func() {
@@ -222,14 +227,70 @@ func (w *FlowWriter) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 			continue
 		}
 		a := rec.Column(i)
-		if c.Kind == schema.KindAddr {
+		switch c.Kind {
+		case schema.KindAddr:
 			cols = append(cols, addrText(w.opts.Mem, a.(*array.FixedSizeBinary)))
-			continue
+		case schema.KindString:
+			plain, err := plainStrings(w.opts.Mem, a)
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", c.Name, err)
+			}
+			cols = append(cols, plain)
+		default:
+			a.Retain()
+			cols = append(cols, a)
 		}
-		a.Retain()
-		cols = append(cols, a)
 	}
 	return array.NewRecordBatch(w.schema, cols, rec.NumRows()), nil
+}
+
+// plainStrings decodes a dictionary-encoded string column; NULL rows
+// stay NULL. It sizes the output first and copies each row's value once:
+// arrow's generic take kernel costs about twice as much here.
+func plainStrings(mem memory.Allocator, a arrow.Array) (arrow.Array, error) {
+	d, ok := a.(*array.Dictionary)
+	if !ok {
+		return nil, fmt.Errorf("a %s column, not a dictionary", a.DataType())
+	}
+	dict, ok1 := d.Dictionary().(*array.String)
+	idx, ok2 := d.Indices().(*array.Int32)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("a %s column, not a dictionary of strings", a.DataType())
+	}
+	n, keys, offs := d.Len(), idx.Int32Values(), dict.ValueOffsets()
+	size := 0
+	for i, k := range keys {
+		if d.IsValid(i) {
+			size += int(offs[k+1] - offs[k])
+		}
+	}
+	offsets := memory.NewResizableBuffer(mem)
+	offsets.Resize(4 * (n + 1))
+	out := arrow.Int32Traits.CastFromBytes(offsets.Bytes())
+	data := memory.NewResizableBuffer(mem)
+	data.Resize(size)
+	bytes, values, pos := data.Bytes(), dict.ValueBytes(), int32(0)
+	out[0] = 0
+	for i, k := range keys {
+		if d.IsValid(i) {
+			pos += int32(copy(bytes[pos:], values[offs[k]:offs[k+1]]))
+		}
+		out[i+1] = pos
+	}
+	var validity *memory.Buffer
+	if d.NullN() > 0 {
+		// A partition's rows are a slice of the batch: copy its bits to
+		// start at 0, as the new offsets do.
+		validity = memory.NewResizableBuffer(mem)
+		validity.Resize(int(bitutil.BytesForBits(int64(n))))
+		bitutil.CopyBitmap(d.NullBitmapBytes(), d.Data().Offset(), n, validity.Bytes(), 0)
+		defer validity.Release()
+	}
+	plain := array.NewData(arrow.BinaryTypes.String, n, []*memory.Buffer{validity, offsets, data}, nil, d.NullN(), 0)
+	offsets.Release()
+	data.Release()
+	defer plain.Release()
+	return array.MakeFromData(plain), nil
 }
 
 // addrText renders a 16-byte address column as text.

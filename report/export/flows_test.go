@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 
@@ -197,5 +198,55 @@ func TestAbortLeavesNothing(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join(dir, "cloud=aws", "date=2025-11-20"))
 	if len(entries) != 0 {
 		t.Errorf("abort left %v", entries)
+	}
+}
+
+// TestPlainStrings decodes dictionary-encoded columns, whole and as the
+// slices a partitioned export writes, with NULL rows among them.
+func TestPlainStrings(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	vals := []string{"eni-a", "", "eni-b", "eni-a", "", "eni-c", "eni-b"} // "" is NULL
+	b := schema.NewBuilder(mem, 0, func(rec arrow.RecordBatch) error {
+		v, err := schema.NewView(rec)
+		if err != nil {
+			return err
+		}
+		for _, span := range [][2]int64{{0, 7}, {1, 5}, {4, 7}, {3, 3}} {
+			slice := rec.NewSlice(span[0], span[1])
+			got, err := plainStrings(mem, slice.Column(int(schema.Observer)))
+			slice.Release()
+			if err != nil {
+				return err
+			}
+			s := got.(*array.String)
+			for i := range s.Len() {
+				row := int(span[0]) + i
+				if s.IsNull(i) != v.IsNull(schema.Observer, row) || s.Value(i) != v.Str(schema.Observer, row) {
+					t.Errorf("rows %v, row %d: got %q (null %v), want %q", span, row, s.Value(i), s.IsNull(i), vals[row])
+				}
+			}
+			if err := array.ValidateFull(got); err != nil {
+				t.Errorf("rows %v: %v", span, err)
+			}
+			got.Release()
+		}
+		return nil
+	})
+	defer b.Release()
+	for i, val := range vals {
+		if val != "" {
+			b.Str(schema.Observer, val)
+		}
+		b.Int(schema.SourceLine, int64(i+1))
+		if err := b.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plainStrings(mem, array.NewNull(1)); err == nil {
+		t.Error("plainStrings took a column that is not a dictionary")
 	}
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/flowsym/flowsym/correlate"
 	"github.com/flowsym/flowsym/normalize/schema"
@@ -98,7 +97,7 @@ var flowUnmapped, flowUnmappedFields = func() ([]schema.Col, []arrow.Field) {
 			continue
 		}
 		t := c.Kind.ArrowType()
-		if c.Kind == schema.KindAddr {
+		if c.Kind == schema.KindAddr || c.Kind == schema.KindString {
 			t = tText
 		}
 		cols = append(cols, schema.Col(i))
@@ -489,7 +488,11 @@ func (w *AnalysisWriter) ocsfFlowBatch(v *schema.View) (arrow.RecordBatch, []str
 	// strings, so a (dictionary-encoded) string column is decoded.
 	in := func(c schema.Col) arrow.Array {
 		if c.Kind() == schema.KindString {
-			return own(plainStrings(mem, v, c))
+			plain, err := plainStrings(mem, rec.Column(int(c)))
+			if err != nil {
+				panic(fmt.Sprintf("export: OCSF column %s: %v", c.Name(), err)) // the schema and this code disagree
+			}
+			return own(plain)
 		}
 		return rec.Column(int(c))
 	}
@@ -647,36 +650,21 @@ func (w *AnalysisWriter) ocsfFlowBatch(v *schema.View) (arrow.RecordBatch, []str
 			structOf(productType.Fields(), constStr("flowsym"), constStr("flowsym"), constStr(w.opts.Version)),
 			in(schema.LogKind),
 		),
-		structOf(flowUnmappedFields, w.unmappedFlowColumns(v, addr)...),
+		structOf(flowUnmappedFields, w.unmappedFlowColumns(in, addr)...),
 	}
 	return array.NewRecordBatch(ocsfFlowSchema, cols, int64(n)), keys
 }
 
-func (w *AnalysisWriter) unmappedFlowColumns(v *schema.View, addr func(schema.Col) arrow.Array) []arrow.Array {
+func (w *AnalysisWriter) unmappedFlowColumns(in, addr func(schema.Col) arrow.Array) []arrow.Array {
 	cols := make([]arrow.Array, len(flowUnmapped))
 	for i, c := range flowUnmapped {
 		if c.Kind() == schema.KindAddr {
 			cols[i] = addr(c)
 		} else {
-			cols[i] = v.Batch().Column(int(c))
+			cols[i] = in(c)
 		}
 	}
 	return cols
-}
-
-// plainStrings decodes string column c of v into a plain string array.
-func plainStrings(mem memory.Allocator, v *schema.View, c schema.Col) arrow.Array {
-	b := array.NewStringBuilder(mem)
-	defer b.Release()
-	b.Reserve(v.Rows())
-	for i := range v.Rows() {
-		if v.IsNull(c, i) {
-			b.AppendNull()
-			continue
-		}
-		b.Append(v.Str(c, i))
-	}
-	return b.NewArray()
 }
 
 // fixedBuilder is an Arrow builder of fixed-width values.
