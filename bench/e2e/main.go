@@ -9,6 +9,8 @@
 //	B  DuckDB counting the same one-way connections in SQL over the same
 //	   gzip files (this program run again as a child, -duckdb-child)
 //	C  flowsym analyze with a topology file (every finding kind)
+//	D  a floor: inflating the same objects and counting their lines with
+//	   flowsym's inflater, on every core, parsing nothing (-floor-child)
 //
 // Every run's one-way count must equal the generator's truth. It reports
 // per run and median wall and CPU time, peak RSS and records/s, and the
@@ -55,10 +57,19 @@ var (
 	warmup   = flag.Bool("warmup", true, "run each side once, untimed, before the timed runs")
 	variant  = flag.String("sql", oneWaySQL, "which way of writing the SQL query to time (struct, case, packed, twostep)")
 	child    = flag.String("duckdb-child", "", "internal: run the DuckDB query over this folder and print its result")
+	floorDir = flag.String("floor-child", "", "internal: inflate the objects under this folder, count their lines and print the count")
+	floor    = flag.Bool("floor", true, "also time D: inflating and splitting lines alone, the floor under any Go reader")
 )
 
 func main() {
 	flag.Parse()
+	if *floorDir != "" {
+		if err := floorChild(*floorDir); err != nil {
+			fmt.Fprintln(os.Stderr, "floor child:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *child != "" {
 		if err := duckdbChild(*child, *variant); err != nil {
 			fmt.Fprintln(os.Stderr, "duckdb child:", err)
@@ -255,6 +266,24 @@ func (h *harness) duckdb(logs string) (measure, error) {
 	return m, nil
 }
 
+// inflateFloor runs the floor child; its line count must be the estate's
+// records plus one header line per object.
+func (h *harness) inflateFloor(logs string) (measure, error) {
+	var out bytes.Buffer
+	m, _, err := h.exec(&out, h.self, "-floor-child", logs)
+	if err != nil {
+		return m, err
+	}
+	var res struct {
+		Lines int64 `json:"lines"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		return m, fmt.Errorf("floor child printed %q: %w", out.String(), err)
+	}
+	m.Records = res.Lines
+	return m, nil
+}
+
 // childResult is what the DuckDB child prints.
 type childResult struct {
 	OneWay  int64   `json:"one_way"`
@@ -322,7 +351,7 @@ func (h *harness) compare(one bool) error {
 	fmt.Fprintf(h.out, "%s\n", describe(t))
 	oneWayArgs := append(slices.Clone(h.oneWay), ds.logs)
 	fullArgs := []string{"analyze", "--format", "json", "--progress", "off", "--config", ds.topo, ds.logs}
-	check := func(side string, m measure) error {
+	checkSide := func(side string, m measure) error {
 		if m.OneWay != t.OneWay {
 			return fmt.Errorf("%s counted %d one-way connections, the truth is %d", side, m.OneWay, t.OneWay)
 		}
@@ -331,18 +360,30 @@ func (h *harness) compare(one bool) error {
 		}
 		return nil
 	}
-	sides := []struct {
+	type side struct {
 		name string
 		run  func() (measure, error)
-	}{
+	}
+	sides := []side{
 		{"A flowsym one-way", func() (measure, error) { return h.flowsym(oneWayArgs...) }},
 		{"B DuckDB", func() (measure, error) { return h.duckdb(ds.logs) }},
 	}
 	if *full {
-		sides = append(sides, struct {
-			name string
-			run  func() (measure, error)
-		}{"C flowsym full", func() (measure, error) { return h.flowsym(fullArgs...) }})
+		sides = append(sides, side{"C flowsym full", func() (measure, error) { return h.flowsym(fullArgs...) }})
+	}
+	floorAt := -1
+	if *floor {
+		floorAt = len(sides)
+		sides = append(sides, side{"D inflate floor", func() (measure, error) { return h.inflateFloor(ds.logs) }})
+	}
+	check := func(side string, m measure) error {
+		if side == "D inflate floor" {
+			if m.Records < t.Records {
+				return fmt.Errorf("%s counted %d lines, the estate has %d records", side, m.Records, t.Records)
+			}
+			return nil
+		}
+		return checkSide(side, m)
 	}
 	if *warmup {
 		for _, s := range sides {
@@ -399,6 +440,11 @@ func (h *harness) compare(one bool) error {
 		r := paired(c, a, wall)
 		fmt.Fprintf(h.out, "full/one-way wall %.2fx (ratio of medians %.2fx), CPU %.2fx, target at most 1.5x: %s; full analysis findings %v\n",
 			r, ratio(c, a, wall), paired(c, a, cpu), verdict(r <= 1.5), c[0].Findings)
+	}
+	if floorAt >= 0 {
+		d := res[floorAt]
+		fmt.Fprintf(h.out, "inflate floor/DuckDB wall %.2fx (ratio of medians %.2fx), CPU %.2fx: inflating and splitting lines, parsing nothing, on every core\n",
+			paired(d, b, wall), ratio(d, b, wall), paired(d, b, cpu))
 	}
 	fmt.Fprintf(h.out, "baseline: %s, query %q (-sql)\n", b[0].Extra, *variant)
 	return nil
