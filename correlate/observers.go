@@ -68,6 +68,11 @@ type Observer struct {
 	lastFrom  minute // cache: the last marked range, skipped when repeated
 	lastTo    minute
 	lastState uint8
+	// cache: bit i of coveredMask says minute coveredBase+i is marked
+	// covered in minutes already. Records' windows overlap but seldom
+	// repeat exactly, and a bit test is cheaper than a map write.
+	coveredBase minute
+	coveredMask uint64
 }
 
 func newObserver(id ObserverID) *Observer {
@@ -84,12 +89,49 @@ func (o *Observer) mark(from, to int64, state uint8) {
 		return // consecutive records of one window: nothing new
 	}
 	o.lastFrom, o.lastTo, o.lastState = a, b, state
+	if state == covered && o.coveredAlready(a, b) {
+		return
+	}
 	if b-a > 24*60 {
 		b = a + 24*60 // a record never spans a day; guard against garbage
 	}
 	for m := a; m <= b; m++ {
 		o.minutes[m] |= state
 	}
+	if state == covered {
+		o.noteCovered(a, b)
+	}
+}
+
+// coverWindow is the span of minutes coveredMask tracks.
+const coverWindow = 64
+
+// coveredAlready reports whether every minute of [a, b] is known to be
+// marked covered.
+func (o *Observer) coveredAlready(a, b minute) bool {
+	if a < o.coveredBase || b >= o.coveredBase+coverWindow {
+		return false
+	}
+	want := coverBits(a-o.coveredBase, b-o.coveredBase)
+	return o.coveredMask&want == want
+}
+
+// noteCovered notes that [a, b] is marked covered. A range outside the
+// tracked span moves the span to start a little before a, forgetting
+// what it knew: records come roughly in time order.
+func (o *Observer) noteCovered(a, b minute) {
+	if b-a >= coverWindow-8 {
+		return
+	}
+	if a < o.coveredBase || b >= o.coveredBase+coverWindow {
+		o.coveredBase, o.coveredMask = a-8, 0
+	}
+	o.coveredMask |= coverBits(a-o.coveredBase, b-o.coveredBase)
+}
+
+// coverBits is a mask of bits i through j (0 <= i <= j < 64).
+func coverBits(i, j minute) uint64 {
+	return (^uint64(0) >> (63 - uint(j))) &^ (1<<uint(i) - 1)
 }
 
 // Covers reports whether the observer covers [from, to]: it has a record in
