@@ -15,10 +15,10 @@ import (
 
 // Azure NSG and VNet flow logs share a container layout and a document
 // shape: a PT1H.json block blob holding {"records": [record, ...]}, which
-// Azure appends to during its hour. The document is streamed: a tokenizer
-// (jsontext) walks the records array and hands over one record at a time,
-// which fastjson then parses into a tree, so memory is bounded by the
-// largest record, not the document.
+// Azure appends to during its hour. The document is streamed: a scanner
+// (jsonWalker) cuts the records array into records and hands over one at
+// a time, which fastjson then parses and checks into a tree, so memory is
+// bounded by the largest record, not the document.
 //
 // Every record is recognised by its shape (properties.flows for NSG,
 // flowRecords for VNet), so a mislabelled object still parses.

@@ -78,7 +78,7 @@ func BenchmarkJSONDecoders(b *testing.B) {
 			touchNSG(r)
 		}
 	})
-	run("format=azure-nsg/decoder=jsontext-stream+fastjson", nsg, func(b *testing.B, data []byte) {
+	run("format=azure-nsg/decoder=scanner-stream+fastjson", nsg, func(b *testing.B, data []byte) {
 		var p fastjson.Parser
 		w := newJSONWalker(onlyReader{bytes.NewReader(data)}, "records", [2]string{"record", "records"}, func(e *jsonElem) error {
 			r, err := p.ParseBytes(e.raw)

@@ -14,7 +14,7 @@ import (
 // wrapper array ({"records": [...]} for Azure, {"entries": [...]} or a bare
 // array for GCP), or a top-level object that is itself an element.
 type jsonElem struct {
-	// raw is the element's JSON text. It aliases the tokenizer's buffer
+	// raw is the element's JSON text. It aliases the scanner's buffer
 	// and is valid only until the callback returns.
 	raw []byte
 	// ordinal is the 1-based position of the element among all elements
@@ -37,7 +37,7 @@ func (e *jsonElem) where() string {
 	return e.wrapper + "[" + strconv.FormatInt(e.index, 10) + "] at byte " + strconv.FormatInt(e.offset, 10)
 }
 
-// jsonWalker streams the elements of a JSON object with a tokenizer, so
+// jsonWalker streams the elements of a JSON object with a scanner, so
 // that a document of hundreds of megabytes is never held whole: memory is
 // bounded by the largest single element. It accepts, in one stream:
 //
@@ -46,9 +46,11 @@ func (e *jsonElem) where() string {
 //	elem elem ...                            concatenated or pretty-printed objects
 //
 // where a top-level object without the wrapper key is itself an element
-// (Azure's single unwrapped record, one pretty-printed LogEntry).
+// (Azure's single unwrapped record, one pretty-printed LogEntry). The
+// walker checks the structure around the elements; each element's own
+// text is checked by the fastjson parse of whoever takes it.
 type jsonWalker struct {
-	dec     *jsontext.Decoder
+	in      *jsonScanner
 	wrapper string
 	nouns   [2]string // what an element is called, singular and plural
 	fn      func(*jsonElem) error
@@ -58,11 +60,7 @@ type jsonWalker struct {
 }
 
 func newJSONWalker(r io.Reader, wrapper string, nouns [2]string, fn func(*jsonElem) error) *jsonWalker {
-	// Duplicate names are not an error in these logs, and checking them
-	// costs a map per object; invalid UTF-8 is kept as is rather than
-	// failing a record over one byte of a rule name.
-	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	return &jsonWalker{dec: dec, wrapper: wrapper, nouns: nouns, fn: fn}
+	return &jsonWalker{in: newJSONScanner(r), wrapper: wrapper, nouns: nouns, fn: fn}
 }
 
 // walk hands every element to fn. It returns fn's error, or an error
@@ -73,27 +71,26 @@ func (w *jsonWalker) walk(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		switch w.dec.PeekKind() {
-		case jsontext.KindInvalid:
-			_, err := w.dec.ReadToken()
-			if err == io.EOF {
+		c, ok := w.in.peek()
+		if !ok {
+			if w.in.err == io.EOF {
 				return nil
 			}
-			return w.damaged(err, "")
-		case jsontext.KindBeginArray:
-			if _, err := w.dec.ReadToken(); err != nil {
-				return w.damaged(err, "")
-			}
+			return w.damaged(w.in.err, "")
+		}
+		switch c {
+		case '[':
+			w.in.pos++
 			if err := w.array(ctx, "the top-level array"); err != nil {
 				return err
 			}
-		case jsontext.KindBeginObject:
+		case '{':
 			if err := w.object(ctx); err != nil {
 				return err
 			}
 		default:
-			off := w.dec.InputOffset()
-			if _, err := w.dec.ReadValue(); err != nil {
+			off := w.in.offset()
+			if _, err := w.in.value(); err != nil {
 				return w.damaged(err, "")
 			}
 			return fmt.Errorf("%w: the value at byte %d is not a JSON object or array", ErrUnknownFormat, off)
@@ -104,23 +101,27 @@ func (w *jsonWalker) walk(ctx context.Context) error {
 // array hands over the elements of an array whose '[' has been read.
 func (w *jsonWalker) array(ctx context.Context, name string) error {
 	for index := int64(0); ; index++ {
-		switch w.dec.PeekKind() {
-		case jsontext.KindEndArray:
-			_, err := w.dec.ReadToken()
-			if err != nil {
-				return w.damaged(err, "at the end of "+name)
-			}
+		c, ok := w.in.peek()
+		switch {
+		case !ok && index == 0:
+			return w.damaged(w.in.endErr(), "at the start of "+name)
+		case !ok:
+			// Cut between two elements: every element read so far is
+			// complete, but the array was never closed.
+			return w.damaged(w.in.endErr(), fmt.Sprintf("after %s[%d], before %s is closed", name, index-1, name))
+		case c == ']':
+			w.in.pos++
 			return nil
-		case jsontext.KindInvalid:
-			// Cut (or broken) between two elements: every element read
-			// so far is complete, but the array was never closed.
-			_, err := w.dec.ReadToken()
-			if index == 0 {
-				return w.damaged(err, "at the start of "+name)
-			}
-			return w.damaged(err, fmt.Sprintf("after %s[%d], before %s is closed", name, index-1, name))
+		case index > 0 && c != ',':
+			return w.damaged(w.in.syntax("invalid character %q after an array element (expecting ',' or ']')", c), fmt.Sprintf("after %s[%d]", name, index-1))
+		case index > 0:
+			w.in.pos++
 		}
-		raw, err := w.dec.ReadValue()
+		if c, ok := w.in.peek(); ok && c == ']' {
+			return w.damaged(w.in.syntax("invalid character ']' after ',' (expecting a value)"), fmt.Sprintf("after %s[%d]", name, index-1))
+		}
+		off := w.in.offset()
+		raw, err := w.in.value()
 		if err != nil {
 			return w.damaged(err, fmt.Sprintf("in %s[%d]", name, index))
 		}
@@ -129,15 +130,15 @@ func (w *jsonWalker) array(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		if err := w.hand(raw, index, name); err != nil {
+		if err := w.hand(raw, index, name, off); err != nil {
 			return err
 		}
 	}
 }
 
-func (w *jsonWalker) hand(raw []byte, index int64, name string) error {
+func (w *jsonWalker) hand(raw []byte, index int64, name string, offset int64) error {
 	w.seen++
-	w.elem = jsonElem{raw: raw, ordinal: w.seen, index: index, offset: w.dec.InputOffset() - int64(len(raw)), wrapper: name}
+	w.elem = jsonElem{raw: raw, ordinal: w.seen, index: index, offset: offset, wrapper: name}
 	return w.fn(&w.elem)
 }
 
@@ -146,18 +147,17 @@ func (w *jsonWalker) hand(raw []byte, index int64, name string) error {
 // there is none, the object is itself an element, rebuilt from its members
 // (which are small: a single record).
 func (w *jsonWalker) object(ctx context.Context) error {
-	if _, err := w.dec.ReadToken(); err != nil {
-		return w.damaged(err, "")
-	}
-	start := w.dec.InputOffset() - 1
+	start := w.in.offset()
+	w.in.pos++ // the '{'
 	w.rebuilt = append(w.rebuilt[:0], '{')
 	wrapped := false
-	for {
-		switch w.dec.PeekKind() {
-		case jsontext.KindEndObject:
-			if _, err := w.dec.ReadToken(); err != nil {
-				return w.damaged(err, "")
-			}
+	for first := true; ; first = false {
+		c, ok := w.in.peek()
+		if !ok {
+			return w.damaged(w.in.endErr(), "in the top-level object")
+		}
+		if c == '}' {
+			w.in.pos++
 			if wrapped {
 				return nil
 			}
@@ -168,28 +168,43 @@ func (w *jsonWalker) object(ctx context.Context) error {
 			w.seen++
 			w.elem = jsonElem{raw: w.rebuilt, ordinal: w.seen, index: -1, offset: start}
 			return w.fn(&w.elem)
-		case jsontext.KindInvalid:
-			_, err := w.dec.ReadToken()
-			return w.damaged(err, "in the top-level object")
 		}
-		name, err := w.dec.ReadValue()
+		if !first {
+			if err := w.in.expect(',', "after an object member (expecting ',' or '}')"); err != nil {
+				return w.damaged(err, "in the top-level object")
+			}
+			if c, _ := w.in.peek(); c != '"' {
+				return w.damaged(w.in.syntax("invalid character %q looking for the name of an object member", c), "in the top-level object")
+			}
+		} else if c != '"' {
+			return w.damaged(w.in.syntax("invalid character %q looking for the name of an object member", c), "in the top-level object")
+		}
+		name, err := w.in.value()
 		if err != nil {
 			return w.damaged(err, "in the top-level object")
 		}
-		if !wrapped && quotedNameIs(name, w.wrapper) && w.dec.PeekKind() == jsontext.KindBeginArray {
+		isWrapper := !wrapped && quotedNameIs(name, w.wrapper)
+		if !isWrapper {
+			// The name's bytes are invalidated by the next read: copy first.
+			w.rebuilt = append(w.rebuilt, name...)
+			w.rebuilt = append(w.rebuilt, ':')
+		}
+		if err := w.in.expect(':', "after an object member's name (expecting ':')"); err != nil {
+			return w.damaged(err, "in the top-level object")
+		}
+		if c, ok := w.in.peek(); isWrapper && ok && c == '[' {
 			wrapped = true
-			if _, err := w.dec.ReadToken(); err != nil {
-				return w.damaged(err, "at the start of "+w.wrapper)
-			}
+			w.in.pos++
 			if err := w.array(ctx, w.wrapper); err != nil {
 				return err
 			}
 			continue
 		}
-		// The name's bytes are invalidated by the next read: copy first.
-		w.rebuilt = append(w.rebuilt, name...)
-		w.rebuilt = append(w.rebuilt, ':')
-		val, err := w.dec.ReadValue()
+		if isWrapper {
+			w.rebuilt = append(w.rebuilt, name...)
+			w.rebuilt = append(w.rebuilt, ':')
+		}
+		val, err := w.in.value()
 		if err != nil {
 			return w.damaged(err, "in the top-level object")
 		}
@@ -218,7 +233,7 @@ func quotedNameIs(raw []byte, name string) bool {
 // damaged describes why the stream could not go on past where, keeping the
 // elements before it.
 func (w *jsonWalker) damaged(err error, where string) error {
-	offset := w.dec.InputOffset()
+	offset := w.in.offset()
 	in := ""
 	if where != "" {
 		in = ", " + where
@@ -228,17 +243,17 @@ func (w *jsonWalker) damaged(err error, where string) error {
 		noun = w.nouns[0]
 	}
 	kept := fmt.Sprintf("; kept the %d complete %s before it", w.seen, noun)
-	se, syntax := errors.AsType[*jsontext.SyntacticError](err)
+	se, syntax := errors.AsType[*jsonSyntaxError](err)
 	if syntax {
-		offset = se.ByteOffset
-		err = se.Err
+		offset = se.offset
 	}
 	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, errCut):
+		offset = w.in.base + int64(len(w.in.buf)) // the end of the input
 		return fmt.Errorf("%w: the document is cut at byte %d%s%s", ErrDamaged, offset, in, kept)
 	case syntax:
 		return fmt.Errorf("%w: invalid JSON at byte %d%s: %v%s", ErrDamaged, offset, in, err, kept)
 	}
-	// The reader under the tokenizer failed (a truncated gzip stream).
+	// The reader under the scanner failed (a truncated gzip stream).
 	return fmt.Errorf("%w: read failed at byte %d%s: %w%s", ErrDamaged, offset, in, err, kept)
 }
