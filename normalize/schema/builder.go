@@ -266,8 +266,8 @@ func (b *Builder) truncate(col *column, n int) {
 func (b *Builder) Str(c Col, v string) {
 	col := b.slot(c)
 	p := unsafe.StringData(v)
-	for _, k := range col.consts {
-		if unsafe.StringData(k.s) == p && len(k.s) == len(v) && p != nil {
+	for i := range col.consts {
+		if k := &col.consts[i]; unsafe.StringData(k.s) == p && len(k.s) == len(v) && p != nil {
 			col.idx = append(col.idx, k.idx)
 			return
 		}
