@@ -14,9 +14,8 @@ var (
 	// A string column names things that repeat from row to row: the
 	// object, the observer, the account, the action. Dictionary encoding
 	// stores each distinct value once per batch, so a 200-byte object
-	// name or Azure resource id costs 4 bytes a row, consumers can
-	// compare indices instead of strings, and the Parquet export writes
-	// the dictionary as it is (readers see plain strings).
+	// name or Azure resource id costs 4 bytes a row, and consumers can
+	// compare indices instead of strings. The exports write plain strings.
 	dictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
 )
 

@@ -35,7 +35,7 @@ func (w Window) open() bool { return w.Since == 0 && w.Until == 0 }
 //
 // A string column is dictionary-encoded, as it is in Arrow (see
 // Kind.ArrowType): data and ends hold each distinct value of the batch
-// once, and nums holds each row's index into them.
+// once, and idx holds each row's index into them.
 type column struct {
 	n     int
 	nulls []int32 // the rows that are NULL, ascending: most columns have none, so a value costs no validity entry
@@ -305,11 +305,9 @@ func (b *Builder) Bool(c Col, v bool) {
 
 // Addr sets an address; an invalid (zero) address stays NULL.
 func (b *Builder) Addr(c Col, a netip.Addr) {
-	if !a.IsValid() {
-		return
+	if a.IsValid() {
+		b.Addr16(c, a.As16())
 	}
-	col := b.slot(c)
-	col.addrs = append(col.addrs, a.As16())
 }
 
 // Addr16 sets an address given in its 16-byte form, IPv4 mapped into

@@ -93,11 +93,16 @@ func (v *View) Str(c Col, i int) string {
 	return v.dict[c].Value(int(v.idx[c][i]))
 }
 
-// StrIndex returns the dictionary index of a string column's value: two
-// rows of one batch have equal values when they have equal indices (and
-// are both non-NULL), which is cheaper to compare than the strings. The
-// index means nothing across batches.
-func (v *View) StrIndex(c Col, i int) int32 { return v.idx[c][i] }
+// StrIndex returns the dictionary index of a string column's value, or
+// -1 when it is NULL: two rows of one batch have equal values exactly when
+// they have equal indices, which is cheaper to compare than the strings.
+// The index means nothing across batches.
+func (v *View) StrIndex(c Col, i int) int32 {
+	if v.IsNull(c, i) {
+		return -1 // a NULL row's index points at an arbitrary entry
+	}
+	return v.idx[c][i]
+}
 
 // Int returns an int32, int64 or time column's value (0 when NULL).
 func (v *View) Int(c Col, i int) int64 {
