@@ -6,9 +6,9 @@ import "github.com/flowsym/flowsym/normalize/schema"
 // added resolved to. String columns are dictionary-encoded per batch (see
 // schema), so a row whose observer or object an earlier row of the same
 // batch named costs integer compares, not string compares and map
-// lookups. It is emptied when the batch changes, after each batch (so it
-// keeps no batch alive) and when the observers it points at are
-// forgotten.
+// lookups. It is emptied when the batch changes and after each batch, so
+// it keeps no batch alive and is empty whenever the correlator's state
+// changes other than by adding rows (Merge, Drain).
 type batchCache struct {
 	v      *schema.View
 	obs    []obsSlot // by the observer column's dictionary index
@@ -29,21 +29,12 @@ func (b *batchCache) reset(v *schema.View) {
 	b.v, b.obs, b.objIdx, b.obj = v, b.obs[:0], -1, ""
 }
 
-// strIndex is the dictionary index of string column c in row i, -1 when
-// NULL (a NULL row's index points at an arbitrary entry).
-func strIndex(v *schema.View, c schema.Col, i int) int32 {
-	if v.IsNull(c, i) {
-		return -1
-	}
-	return v.StrIndex(c, i)
-}
-
 // observerKey is what names the observer of row i within its batch: the
 // indices of the columns rowObserver reads. The resource counts for every
 // cloud, which only makes the cache miss more, never wrongly hit.
 func observerKey(v *schema.View, i int) (int32, [3]int32) {
-	return strIndex(v, schema.Observer, i), [3]int32{
-		strIndex(v, schema.Cloud, i), strIndex(v, schema.LogKind, i), strIndex(v, schema.ResourceID, i),
+	return v.StrIndex(schema.Observer, i), [3]int32{
+		v.StrIndex(schema.Cloud, i), v.StrIndex(schema.LogKind, i), v.StrIndex(schema.ResourceID, i),
 	}
 }
 

@@ -49,29 +49,19 @@ type Stats struct {
 // popularity from batches of normalized flows. It is not safe for
 // concurrent use; run one per shard and Merge them.
 type Correlator struct {
-	opts       Options
-	topo       *Topology
-	gap        int64
-	keys       map[Key]*keyState
-	observers  map[uint64]*Observer
-	byScope    map[observerScope]map[string]*Observer // observers by scope, then id (a cache)
-	scope      observerScope                          // the scope of scoped
-	scoped     map[string]*Observer                   // byScope[scope]
-	objects    map[string]string
-	last       obsCache
-	lastObject string
-	batch      batchCache
-	seed       maphash.Seed // partitions keys when state spills
-	spill      *spiller
-	approx     int64 // estimated bytes of the connection state in memory
-	scratch    []byte
-	err        error // a spill failure; reported by Result
-	Stats      Stats
-}
-
-type obsCache struct {
-	id ObserverID
-	o  *Observer
+	opts      Options
+	topo      *Topology
+	gap       int64
+	keys      map[Key]*keyState
+	observers map[uint64]*Observer
+	objects   map[string]string // object names, interned
+	batch     batchCache
+	seed      maphash.Seed // partitions keys when state spills
+	spill     *spiller
+	approx    int64 // estimated bytes of the connection state in memory
+	scratch   []byte
+	err       error // a spill failure; reported by Result
+	Stats     Stats
 }
 
 // New returns an empty correlator.
@@ -85,7 +75,6 @@ func New(opts Options) *Correlator {
 		gap:       opts.Topology.SessionGap.Microseconds(),
 		keys:      map[Key]*keyState{},
 		observers: map[uint64]*Observer{},
-		byScope:   map[observerScope]map[string]*Observer{},
 		objects:   map[string]string{},
 		seed:      maphash.MakeSeed(),
 	}
@@ -131,6 +120,9 @@ func rowKey(v *schema.View, i int) (Key, bool, bool) {
 
 // addKeyed folds row i, whose key the caller computed, into the state.
 func (c *Correlator) addKeyed(v *schema.View, i int, key Key, ab, keyed bool) {
+	if c.batch.v != v {
+		c.batch.reset(v)
+	}
 	o := c.observerOf(v, i)
 	from, to := rowTimes(v, i)
 	if !v.IsNull(schema.LogStatus, i) {
@@ -319,15 +311,9 @@ func addrBytes(v *schema.View, pkt, logged schema.Col, i int) ([16]byte, bool) {
 }
 
 // observerOf returns the observer of row i, creating it on first sight.
-// Rows of one observer seldom come together (an object interleaves its
-// interfaces), so the lookup has two levels: the scope (cloud, log kind
-// and Azure resource), which rarely changes between rows, and then the id
-// in that scope's own map. Both levels only cache c.observers, which is
-// keyed by the observer's stable hash.
+// An observer is looked up by name once per batch: later rows of the
+// batch find it by dictionary index (batchCache).
 func (c *Correlator) observerOf(v *schema.View, i int) *Observer {
-	if c.batch.v != v {
-		c.batch.reset(v)
-	}
 	idx, scope := observerKey(v, i)
 	o := c.batch.observer(idx, scope)
 	if o == nil {
@@ -348,27 +334,17 @@ func (c *Correlator) observerOf(v *schema.View, i int) *Observer {
 	return o
 }
 
-// lookupObserver finds or creates the observer of row i when the batch
-// cache does not know it.
+// lookupObserver finds or creates the observer of row i by its name.
 func (c *Correlator) lookupObserver(v *schema.View, i int) *Observer {
 	id := rowObserver(v, i)
-	// The id differs between consecutive rows far more often than the
-	// cloud or log kind: compare it first.
-	if last := &c.last.id; id.ID == last.ID && id == *last && c.last.o != nil {
-		return c.last.o
-	}
-	o := c.cachedObserver(id)
+	h := observerHash(id)
+	o := c.observers[h]
 	if o == nil {
-		h := observerHash(id)
-		if o = c.observers[h]; o == nil {
-			// The strings alias the batch's memory: copy them, or one
-			// observer would keep a whole batch column alive.
-			o = newObserver(id.clone())
-			c.observers[h] = o
-		}
-		c.scoped[o.ID.ID] = o
+		// The strings alias the batch's memory: copy them, or one
+		// observer would keep a whole batch column alive.
+		o = newObserver(id.clone())
+		c.observers[h] = o
 	}
-	c.last = obsCache{id: o.ID, o: o}
 	return o
 }
 
@@ -378,34 +354,6 @@ func keepCopy(dst *string, s string) {
 	if *dst != s {
 		*dst = strings.Clone(s)
 	}
-}
-
-// observerScope is what names an observer besides its id.
-type observerScope struct{ cloud, kind, resource string }
-
-// cachedObserver looks id up in the map of its scope, switching c.scoped
-// to that scope first if need be. It returns nil when the scope has not
-// seen the id.
-func (c *Correlator) cachedObserver(id ObserverID) *Observer {
-	if sc := &c.scope; c.scoped == nil || id.Cloud != sc.cloud || id.Kind != sc.kind || id.Resource != sc.resource {
-		key := observerScope{id.Cloud, id.Kind, id.Resource}
-		m := c.byScope[key]
-		if m == nil {
-			key = observerScope{strings.Clone(id.Cloud), strings.Clone(id.Kind), strings.Clone(id.Resource)}
-			m = map[string]*Observer{}
-			c.byScope[key] = m
-		}
-		c.scope, c.scoped = key, m
-	}
-	return c.scoped[id.ID]
-}
-
-// forgetObservers empties the lookup caches in front of c.observers, after
-// c.observers changed other than through observerOf.
-func (c *Correlator) forgetObservers() {
-	c.last, c.scope, c.scoped = obsCache{}, observerScope{}, nil
-	clear(c.byScope)
-	c.batch.reset(nil)
 }
 
 // rowObserver names the observer of row i. The strings alias the batch:
@@ -507,26 +455,18 @@ func (c *Correlator) sample(v *schema.View, i int, o *Observer, from, to int64, 
 // objectOf returns the interned name of row i's object. Rows of one
 // object come together, so the batch cache usually answers by index.
 func (c *Correlator) objectOf(v *schema.View, i int) string {
-	idx := strIndex(v, schema.SourceObject, i)
-	if c.batch.v == v && idx >= 0 && idx == c.batch.objIdx {
+	idx := v.StrIndex(schema.SourceObject, i)
+	if idx >= 0 && idx == c.batch.objIdx {
 		return c.batch.obj
 	}
 	obj := v.Str(schema.SourceObject, i)
-	switch {
-	case obj == c.lastObject:
-		obj = c.lastObject // rows of one object come together
-	default:
-		if interned, ok := c.objects[obj]; ok {
-			obj = interned
-		} else {
-			obj = string([]byte(obj)) // copy: the batch's memory is reused
-			c.objects[obj] = obj
-		}
-		c.lastObject = obj
+	if interned, ok := c.objects[obj]; ok {
+		obj = interned
+	} else {
+		obj = strings.Clone(obj) // the batch's memory is reused
+		c.objects[obj] = obj
 	}
-	if c.batch.v == v {
-		c.batch.objIdx, c.batch.obj = idx, obj
-	}
+	c.batch.objIdx, c.batch.obj = idx, obj
 	return obj
 }
 
@@ -579,7 +519,6 @@ func (c *Correlator) Merge(o *Correlator) {
 	c.Stats.Records += o.Stats.Records
 	c.Stats.Coverage += o.Stats.Coverage
 	c.Stats.Skipped += o.Stats.Skipped
-	c.forgetObservers()
 }
 
 func (k Key) String() string {

@@ -284,8 +284,7 @@ func (c *Correlator) Drain(conn func(Key, *ConnState) error, obs func(*Observer)
 		}
 	}
 	c.keys, c.observers, c.objects = map[Key]*keyState{}, map[uint64]*Observer{}, map[string]string{}
-	c.forgetObservers()
-	c.lastObject, c.approx = "", 0
+	c.approx = 0
 	if c.spill != nil {
 		err = cmp.Or(err, c.spill.close())
 		c.spill = nil
