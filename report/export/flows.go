@@ -95,13 +95,39 @@ func FlowSchema(partitioned bool) *arrow.Schema {
 		if partitioned && schema.Col(i) == schema.Cloud {
 			continue
 		}
-		t := c.Kind.ArrowType()
-		if c.Kind == schema.KindAddr || c.Kind == schema.KindString {
-			t = arrow.BinaryTypes.String
-		}
-		fields = append(fields, arrow.Field{Name: c.Name, Type: t, Nullable: true})
+		fields = append(fields, arrow.Field{Name: c.Name, Type: exportType(c.Kind), Nullable: true})
 	}
 	return arrow.NewSchema(fields, nil)
+}
+
+// exportType is the Arrow type of a column of kind k in the exports:
+// addresses as text, and strings plain rather than dictionary-encoded.
+func exportType(k schema.Kind) arrow.DataType {
+	if k == schema.KindAddr || k == schema.KindString {
+		return arrow.BinaryTypes.String
+	}
+	return k.ArrowType()
+}
+
+// exportColumn returns column c of a normalized batch in its export type
+// (a reference the caller releases). pqarrow would take the dictionaries,
+// but each batch has its own, and at the first that differs it falls back
+// to PLAIN encoding for the rest of the column chunk: plain strings let
+// the Parquet writer build one dictionary per row group instead.
+func exportColumn(mem memory.Allocator, rec arrow.RecordBatch, c schema.Col) (arrow.Array, error) {
+	a := rec.Column(int(c))
+	switch c.Kind() {
+	case schema.KindAddr:
+		return addrText(mem, a.(*array.FixedSizeBinary)), nil
+	case schema.KindString:
+		plain, err := plainStrings(mem, a)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.Name(), err)
+		}
+		return plain, nil
+	}
+	a.Retain()
+	return a, nil
 }
 
 // Write appends a batch of normalized flows.
@@ -209,12 +235,8 @@ func createPart(ctx context.Context, dst Creator, name string, sc *arrow.Schema,
 	return &partFile{name: name, out: out, pw: pw}, nil
 }
 
-// convert turns a normalized batch into the export schema: addresses to
-// text, dictionary-encoded strings to plain ones, and the cloud column
-// dropped when partitioned. pqarrow would take the dictionaries, but each
-// batch has its own, and at the first that differs it falls back to PLAIN
-// encoding for the rest of the column chunk: plain strings let the
-// Parquet writer build one dictionary per row group instead.
+// convert turns a normalized batch into the export schema (see
+// exportColumn), the cloud column dropped when partitioned.
 func (w *FlowWriter) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	cols := make([]arrow.Array, 0, len(w.schema.Fields()))
 	defer func() {
@@ -222,24 +244,15 @@ func (w *FlowWriter) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 			c.Release()
 		}
 	}()
-	for i, c := range schema.Columns() {
+	for i := range schema.Columns() {
 		if w.opts.Partitioned && schema.Col(i) == schema.Cloud {
 			continue
 		}
-		a := rec.Column(i)
-		switch c.Kind {
-		case schema.KindAddr:
-			cols = append(cols, addrText(w.opts.Mem, a.(*array.FixedSizeBinary)))
-		case schema.KindString:
-			plain, err := plainStrings(w.opts.Mem, a)
-			if err != nil {
-				return nil, fmt.Errorf("column %s: %w", c.Name, err)
-			}
-			cols = append(cols, plain)
-		default:
-			a.Retain()
-			cols = append(cols, a)
+		a, err := exportColumn(w.opts.Mem, rec, schema.Col(i))
+		if err != nil {
+			return nil, err
 		}
+		cols = append(cols, a)
 	}
 	return array.NewRecordBatch(w.schema, cols, rec.NumRows()), nil
 }

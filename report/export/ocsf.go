@@ -96,12 +96,8 @@ var flowUnmapped, flowUnmappedFields = func() ([]schema.Col, []arrow.Field) {
 		if ocsfMapped[schema.Col(i)] {
 			continue
 		}
-		t := c.Kind.ArrowType()
-		if c.Kind == schema.KindAddr || c.Kind == schema.KindString {
-			t = tText
-		}
 		cols = append(cols, schema.Col(i))
-		fields = append(fields, opt(c.Name, t))
+		fields = append(fields, opt(c.Name, exportType(c.Kind)))
 	}
 	return cols, fields
 }()
@@ -484,17 +480,14 @@ func (w *AnalysisWriter) ocsfFlowBatch(v *schema.View) (arrow.RecordBatch, []str
 		owned = append(owned, a)
 		return a
 	}
-	// in shares a column with the input. The OCSF attributes are plain
-	// strings, so a (dictionary-encoded) string column is decoded.
+	// in is a column of the input in its export type (exportColumn):
+	// shared when it needs no conversion.
 	in := func(c schema.Col) arrow.Array {
-		if c.Kind() == schema.KindString {
-			plain, err := plainStrings(mem, rec.Column(int(c)))
-			if err != nil {
-				panic(fmt.Sprintf("export: OCSF column %s: %v", c.Name(), err)) // the schema and this code disagree
-			}
-			return own(plain)
+		a, err := exportColumn(mem, rec, c)
+		if err != nil {
+			panic(fmt.Sprintf("export: OCSF: %v", err)) // the schema and this code disagree
 		}
-		return rec.Column(int(c))
+		return own(a)
 	}
 	defer func() {
 		for _, a := range owned {
@@ -529,7 +522,6 @@ func (w *AnalysisWriter) ocsfFlowBatch(v *schema.View) (arrow.RecordBatch, []str
 		}
 		return own(s)
 	}
-	addr := func(c schema.Col) arrow.Array { return own(addrText(mem, in(c).(*array.FixedSizeBinary))) }
 	str := func(c schema.Col, i int) string {
 		if v.IsNull(c, i) {
 			return ""
@@ -600,6 +592,10 @@ func (w *AnalysisWriter) ocsfFlowBatch(v *schema.View) (arrow.RecordBatch, []str
 		return 0
 	}
 
+	unmapped := make([]arrow.Array, len(flowUnmapped))
+	for i, c := range flowUnmapped {
+		unmapped[i] = in(c)
+	}
 	cols := []arrow.Array{
 		constI32(ocsfNetworkActivity), constStr("Network Activity"),
 		constI32(ocsfCategoryNetwork), constStr("Network Activity"),
@@ -615,8 +611,8 @@ func (w *AnalysisWriter) ocsfFlowBatch(v *schema.View) (arrow.RecordBatch, []str
 		i32s(func(i int) (int32, bool) { a := action(i); return a, a != 0 }),
 		strs(func(i int) string { return [...]string{"", "Allowed", "Blocked"}[action(i)] }),
 		in(schema.LogStatus),
-		structOf(flowEndpointFields, addr(schema.SrcAddr), in(schema.SrcPort), in(schema.PktSrcAWSService)),
-		structOf(flowEndpointFields, addr(schema.DstAddr), in(schema.DstPort), in(schema.PktDstAWSService)),
+		structOf(flowEndpointFields, in(schema.SrcAddr), in(schema.SrcPort), in(schema.PktSrcAWSService)),
+		structOf(flowEndpointFields, in(schema.DstAddr), in(schema.DstPort), in(schema.PktDstAWSService)),
 		structOf(flowConnInfoFields,
 			in(schema.Protocol),
 			strs(func(i int) string {
@@ -650,21 +646,9 @@ func (w *AnalysisWriter) ocsfFlowBatch(v *schema.View) (arrow.RecordBatch, []str
 			structOf(productType.Fields(), constStr("flowsym"), constStr("flowsym"), constStr(w.opts.Version)),
 			in(schema.LogKind),
 		),
-		structOf(flowUnmappedFields, w.unmappedFlowColumns(in, addr)...),
+		structOf(flowUnmappedFields, unmapped...),
 	}
 	return array.NewRecordBatch(ocsfFlowSchema, cols, int64(n)), keys
-}
-
-func (w *AnalysisWriter) unmappedFlowColumns(in, addr func(schema.Col) arrow.Array) []arrow.Array {
-	cols := make([]arrow.Array, len(flowUnmapped))
-	for i, c := range flowUnmapped {
-		if c.Kind() == schema.KindAddr {
-			cols[i] = addr(c)
-		} else {
-			cols[i] = in(c)
-		}
-	}
-	return cols
 }
 
 // fixedBuilder is an Arrow builder of fixed-width values.
