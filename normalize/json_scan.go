@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // jsonScanner finds where JSON values end in a stream, without checking
@@ -60,7 +61,7 @@ func (s *jsonScanner) fill() bool {
 		}
 	}
 	if len(s.buf) == cap(s.buf) {
-		s.buf = append(s.buf, make([]byte, cap(s.buf))...)[:len(s.buf)] // a value longer than the buffer
+		s.buf = slices.Grow(s.buf, cap(s.buf)) // a value longer than the buffer
 	}
 	for range 100 {
 		n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])

@@ -173,10 +173,9 @@ func (w *jsonWalker) object(ctx context.Context) error {
 			if err := w.in.expect(',', "after an object member (expecting ',' or '}')"); err != nil {
 				return w.damaged(err, "in the top-level object")
 			}
-			if c, _ := w.in.peek(); c != '"' {
-				return w.damaged(w.in.syntax("invalid character %q looking for the name of an object member", c), "in the top-level object")
-			}
-		} else if c != '"' {
+			c, _ = w.in.peek()
+		}
+		if c != '"' {
 			return w.damaged(w.in.syntax("invalid character %q looking for the name of an object member", c), "in the top-level object")
 		}
 		name, err := w.in.value()
@@ -184,11 +183,10 @@ func (w *jsonWalker) object(ctx context.Context) error {
 			return w.damaged(err, "in the top-level object")
 		}
 		isWrapper := !wrapped && quotedNameIs(name, w.wrapper)
-		if !isWrapper {
-			// The name's bytes are invalidated by the next read: copy first.
-			w.rebuilt = append(w.rebuilt, name...)
-			w.rebuilt = append(w.rebuilt, ':')
-		}
+		// The name's bytes are invalidated by the next read: copy first.
+		// (Once the wrapper is found, rebuilt is never handed over.)
+		w.rebuilt = append(w.rebuilt, name...)
+		w.rebuilt = append(w.rebuilt, ':')
 		if err := w.in.expect(':', "after an object member's name (expecting ':')"); err != nil {
 			return w.damaged(err, "in the top-level object")
 		}
@@ -199,10 +197,6 @@ func (w *jsonWalker) object(ctx context.Context) error {
 				return err
 			}
 			continue
-		}
-		if isWrapper {
-			w.rebuilt = append(w.rebuilt, name...)
-			w.rebuilt = append(w.rebuilt, ':')
 		}
 		val, err := w.in.value()
 		if err != nil {

@@ -88,6 +88,7 @@ func TestJSONWalker(t *testing.T) {
 		`{"a":1}{"b":2}`,
 		`"just a string"`,
 		`{"records":[{"a":"\u005d"}]}`,
+		`{"records":5,"a":[1]}`,
 	} {
 		checkWalk(t, []byte(doc))
 	}
