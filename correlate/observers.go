@@ -65,18 +65,16 @@ type Observer struct {
 	candidate [2][]netip.Addr      // per family: addresses in every record (AWS without flow-direction)
 	seenFam   [2]bool
 	minutes   map[minute]uint8
-	lastFrom  minute // cache: the last marked range, skipped when repeated
-	lastTo    minute
-	lastState uint8
 	// cache: bit i of coveredMask says minute coveredBase+i is marked
-	// covered in minutes already. Records' windows overlap but seldom
-	// repeat exactly, and a bit test is cheaper than a map write.
+	// covered in minutes already. Most records fall in minutes an earlier
+	// record of the observer covered, and a bit test is cheaper than map
+	// writes. Lost minutes (SKIPDATA) are rare and not cached.
 	coveredBase minute
 	coveredMask uint64
 }
 
 func newObserver(id ObserverID) *Observer {
-	return &Observer{ID: id, hash: observerHash(id), own: map[netip.Addr]int64{}, minutes: map[minute]uint8{}, lastFrom: 1, lastTo: 0}
+	return &Observer{ID: id, hash: observerHash(id), own: map[netip.Addr]int64{}, minutes: map[minute]uint8{}}
 }
 
 // mark records that the observer has a record over [from, to] (microseconds).
@@ -85,10 +83,6 @@ func (o *Observer) mark(from, to int64, state uint8) {
 		to = from
 	}
 	a, b := minuteOf(from), minuteOf(to)
-	if a == o.lastFrom && b == o.lastTo && state == o.lastState {
-		return // consecutive records of one window: nothing new
-	}
-	o.lastFrom, o.lastTo, o.lastState = a, b, state
 	if state == covered && o.coveredAlready(a, b) {
 		return
 	}
@@ -274,9 +268,8 @@ func (o *Observer) merge(p *Observer) {
 		o.candidate[fam] = slices.DeleteFunc(o.candidate[fam], func(a netip.Addr) bool { return !slices.Contains(p.candidate[fam], a) })
 	}
 	for m, st := range p.minutes {
-		o.minutes[m] |= st
+		o.minutes[m] |= st // adds bits only, so the covered cache stays true
 	}
-	o.lastFrom, o.lastTo = 1, 0
 }
 
 // Resolved is an observer with its place in the topology.

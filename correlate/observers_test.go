@@ -7,8 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestMarkCaches holds Observer.mark, with its caches of the last range
-// and of the covered minutes, to a plain map of every minute marked:
+// TestMarkCaches holds Observer.mark, with its cache of the covered
+// minutes, to a plain map of every minute marked:
 // records in and out of order, overlapping, far apart and spanning more
 // than the tracked window, covered and lost.
 func TestMarkCaches(t *testing.T) {
