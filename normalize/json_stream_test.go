@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"testing"
 	"testing/iotest"
 )
@@ -12,10 +13,9 @@ import (
 // walkAll returns the elements the walker hands over, compacted.
 func walkAll(data []byte, oneByte bool) ([]string, error) {
 	var got []string
-	r := bytes.NewReader(data)
-	var in = iotest.OneByteReader(r) // every refill path
-	if !oneByte {
-		in = r
+	var in io.Reader = bytes.NewReader(data)
+	if oneByte {
+		in = iotest.OneByteReader(in) // every refill path
 	}
 	w := newJSONWalker(in, "records", [2]string{"record", "records"}, func(e *jsonElem) error {
 		var buf bytes.Buffer
