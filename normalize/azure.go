@@ -38,7 +38,8 @@ type azureObject struct {
 	b       *schema.Builder
 	p       fastjson.Parser
 	tuple   int64      // ordinal of the last tuple seen
-	fields  fieldSpans // of the tuple being read
+	fields  fieldSpans // of the tuple being read, when checked
+	read    azureTuple // the tuple being read
 	scratch []byte     // a value being normalized for Builder.Fixed, which copies it
 }
 
@@ -221,109 +222,109 @@ func appendMAC(dst, mac []byte) []byte {
 	return dst
 }
 
-// azureCounter stages one counter of a tuple; empty stays NULL.
-func azureCounter(b *schema.Builder, c schema.Col, tok []byte, name string) error {
+// checkCount reads counter k of a tuple; empty stays absent (NULL).
+func checkCount(t *azureTuple, k int, tok []byte) error {
 	if len(tok) == 0 {
 		return nil
 	}
 	v, ok := parseUint(tok)
 	if !ok || v > math.MaxInt64 {
-		return badField(name, tok, "not a non-negative integer")
+		return badField(countNames[k], tok, "not a non-negative integer")
 	}
-	b.Int(c, int64(v))
+	t.counts[k] = int64(v)
+	t.has |= hasCount << k
 	return nil
 }
 
-// azurePort stages a port; empty stays NULL.
-func azurePort(b *schema.Builder, c schema.Col, tok []byte, name string) error {
+// checkPort reads port k (0 source, 1 destination); empty stays absent.
+func checkPort(t *azureTuple, k int, tok []byte) error {
 	if len(tok) == 0 {
 		return nil
 	}
 	v, ok := parseUint(tok)
 	if !ok || v > 65535 {
-		return badField(name, tok, "not a port (0 to 65535)")
+		return badField([2]string{"source port", "destination port"}[k], tok, "not a port (0 to 65535)")
 	}
-	b.Int(c, int64(v))
+	t.ports[k] = int64(v)
+	t.has |= hasPort << k
 	return nil
 }
 
-// azureAddr stages a required address.
-func azureAddr(b *schema.Builder, c schema.Col, tok []byte, name string) error {
+// checkAddr reads a required address.
+func checkAddr(dst *[schema.AddrWidth]byte, tok []byte, name string) error {
 	a, ok := parseAddrBytes(tok)
 	if !ok {
 		return badField(name, tok, "not an IP address")
 	}
-	b.Addr16(c, a)
+	*dst = a
 	return nil
 }
 
-// azureDirection stages I/O, relative to the NIC.
-func azureDirection(b *schema.Builder, tok []byte) error {
-	switch string(tok) {
-	case "I":
-		b.Str(schema.Direction, "ingress")
-	case "O":
-		b.Str(schema.Direction, "egress")
+// checkHead reads the fields NSG and VNet tuples share after the
+// timestamp: src,dst,sport,dport,proto,I|O.
+func checkHead(t *azureTuple, f *fieldSpans) error {
+	if err := checkAddr(&t.src, f.field(1), "source address"); err != nil {
+		return err
+	}
+	if err := checkAddr(&t.dst, f.field(2), "destination address"); err != nil {
+		return err
+	}
+	for k := range t.ports {
+		if err := checkPort(t, k, f.field(3+k)); err != nil {
+			return err
+		}
+	}
+	if err := checkProtocol(t, f.field(5)); err != nil {
+		return err
+	}
+	switch tok := f.field(6); string(tok) {
+	case "I", "O":
+		t.dir = tok[0]
 	default:
 		return badField("direction", tok, "want I or O")
 	}
 	return nil
 }
 
-// azureProtocol stages NSG's T/U letters or an IANA number (VNet).
-func azureProtocol(b *schema.Builder, tok []byte) error {
+// checkProtocol reads NSG's T/U letters or an IANA number (VNet).
+func checkProtocol(t *azureTuple, tok []byte) error {
 	switch string(tok) {
 	case "T":
-		b.Int(schema.Protocol, 6)
+		t.proto = 6
 		return nil
 	case "U":
-		b.Int(schema.Protocol, 17)
+		t.proto = 17
 		return nil
 	}
 	v, ok := parseUint(tok)
 	if !ok || v > 255 {
 		return badField("protocol", tok, "want T, U or a protocol number")
 	}
-	b.Int(schema.Protocol, int64(v))
+	t.proto = int64(v)
 	return nil
 }
 
-// flowStates maps the state letters of NSG v2 and VNet tuples.
-func azureState(b *schema.Builder, tok []byte) (byte, error) {
+// checkState reads the state letter of an NSG v2 or VNet tuple.
+func checkState(t *azureTuple, tok []byte) error {
 	switch string(tok) {
-	case "B":
-		b.Str(schema.FlowState, "begin")
-	case "C":
-		b.Str(schema.FlowState, "continuing")
-	case "E":
-		b.Str(schema.FlowState, "end")
-	case "D":
-		b.Str(schema.FlowState, "denied")
-	default:
-		return 0, badField("flow state", tok, "want B, C, E or D")
-	}
-	return tok[0], nil
-}
-
-// azureCounters stages the four counters of a v2 or VNet tuple: packets
-// and bytes source to destination, then destination to source. A begin
-// (B) tuple carries none: NSG writes them empty and VNet writes 0
-// placeholders; both stay NULL, and the record is connection_only, because
-// a B tuple is evidence of neither direction.
-func azureCounters(b *schema.Builder, state byte, f *fieldSpans, first int) error {
-	if state == 'B' {
-		b.Bool(schema.ConnectionOnly, true)
+	case "B", "C", "E", "D":
+		t.state = tok[0]
 		return nil
 	}
-	b.Bool(schema.ConnectionOnly, false)
-	if err := azureCounter(b, schema.Packets, f.field(first), "packets sent"); err != nil {
-		return err
+	return badField("flow state", tok, "want B, C, E or D")
+}
+
+// checkCounts reads the four counters of a v2 or VNet tuple: packets and
+// bytes source to destination, then destination to source. A begin (B)
+// tuple's are not read (see azureTuple.connectionOnly).
+func checkCounts(t *azureTuple, f *fieldSpans, first int) error {
+	if t.state == 'B' {
+		return nil
 	}
-	if err := azureCounter(b, schema.Bytes, f.field(first+1), "bytes sent"); err != nil {
-		return err
+	for k := range t.counts {
+		if err := checkCount(t, k, f.field(first+k)); err != nil {
+			return err
+		}
 	}
-	if err := azureCounter(b, schema.RevPackets, f.field(first+2), "packets received"); err != nil {
-		return err
-	}
-	return azureCounter(b, schema.RevBytes, f.field(first+3), "bytes received")
+	return nil
 }

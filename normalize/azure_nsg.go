@@ -85,15 +85,28 @@ func (o *azureObject) nsg(ctx context.Context, e *jsonElem, rec, props *fastjson
 	return nil
 }
 
-// nsgTuple stages one tuple:
-//
-//	v1: ts,src,dst,sport,dport,T|U,I|O,A|D
-//	v2: ts,src,dst,sport,dport,T|U,I|O,A|D,B|C|E,pkts,bytes,rpkts,rbytes
-func (o *azureObject) nsgTuple(t *fastjson.Value, version int64) error {
-	s := asString(t)
+// nsgTuple stages one tuple.
+func (o *azureObject) nsgTuple(v *fastjson.Value, version int64) error {
+	s := asString(v)
 	if s == nil {
 		return lineErr(ErrMalformed, "flow tuple is not a non-empty string")
 	}
+	t := &o.read
+	if !scanNSG(s, version, t) {
+		if err := o.checkNSG(s, version, t); err != nil {
+			return err
+		}
+	}
+	o.stage(t, version)
+	return nil
+}
+
+// checkNSG reads a tuple that scanNSG did not take, and says what is
+// wrong with it:
+//
+//	v1: ts,src,dst,sport,dport,T|U,I|O,A|D
+//	v2: ts,src,dst,sport,dport,T|U,I|O,A|D,B|C|E,pkts,bytes,rpkts,rbytes
+func (o *azureObject) checkNSG(s []byte, version int64, t *azureTuple) error {
 	f := &o.fields
 	f.splitCommas(s)
 	n := f.n
@@ -103,53 +116,26 @@ func (o *azureObject) nsgTuple(t *fastjson.Value, version int64) error {
 	case version == 1 && n != 8, version == 2 && n != 13:
 		return badField("flowTuples", s, fmt.Sprintf("has %d fields, but the record says Version %d", n, version))
 	}
-	b := o.b
-	if version != 0 {
-		b.Int(schema.LogVersion, version)
-	}
+	*t = azureTuple{}
 	ts, ok := parseUint(f.field(0))
 	if !ok || ts > maxEpochSeconds {
 		return badField("timestamp", f.field(0), "not Unix seconds")
 	}
-	b.Time(schema.StartTime, int64(ts)*1_000_000)
-	b.Time(schema.EndTime, int64(ts)*1_000_000)
-	if err := azureAddr(b, schema.SrcAddr, f.field(1), "source address"); err != nil {
+	t.start = int64(ts) * 1_000_000
+	if err := checkHead(t, f); err != nil {
 		return err
 	}
-	if err := azureAddr(b, schema.DstAddr, f.field(2), "destination address"); err != nil {
-		return err
-	}
-	if err := azurePort(b, schema.SrcPort, f.field(3), "source port"); err != nil {
-		return err
-	}
-	if err := azurePort(b, schema.DstPort, f.field(4), "destination port"); err != nil {
-		return err
-	}
-	if err := azureProtocol(b, f.field(5)); err != nil {
-		return err
-	}
-	if err := azureDirection(b, f.field(6)); err != nil {
-		return err
-	}
-	switch string(f.field(7)) {
-	case "A":
-		b.Str(schema.Action, "accept")
-	case "D":
-		b.Str(schema.Action, "reject")
+	switch tok := f.field(7); string(tok) {
+	case "A", "D":
+		t.action = tok[0]
 	default:
-		return badField("decision", f.field(7), "want A or D")
+		return badField("decision", tok, "want A or D")
 	}
 	if n == 8 {
-		b.Bool(schema.ConnectionOnly, true)
-	} else {
-		state, err := azureState(b, f.field(8))
-		if err != nil {
-			return err
-		}
-		if err := azureCounters(b, state, f, 9); err != nil {
-			return err
-		}
+		return nil
 	}
-	b.Int(schema.SourceLine, o.tuple)
-	return nil
+	if err := checkState(t, f.field(8)); err != nil {
+		return err
+	}
+	return checkCounts(t, f, 9)
 }

@@ -100,65 +100,50 @@ func (o *azureObject) vnet(ctx context.Context, e *jsonElem, rec, records *fastj
 	return nil
 }
 
-// vnetTuple stages one tuple:
+// vnetTuple stages one tuple.
+func (o *azureObject) vnetTuple(v *fastjson.Value, version int64) error {
+	s := asString(v)
+	if s == nil {
+		return lineErr(ErrMalformed, "flow tuple is not a non-empty string")
+	}
+	t := &o.read
+	if !scanVNet(s, t) {
+		if err := o.checkVNet(s, t); err != nil {
+			return err
+		}
+	}
+	o.stage(t, version)
+	return nil
+}
+
+// checkVNet reads a tuple that scanVNet did not take, and says what is
+// wrong with it:
 //
 //	ts,src,dst,sport,dport,proto,I|O,B|C|E|D,encryption,pkts,bytes,rpkts,rbytes
 //
 // The timestamp is in milliseconds in Microsoft's sample and in seconds in
 // one of its examples; the magnitude tells them apart.
-func (o *azureObject) vnetTuple(t *fastjson.Value, version int64) error {
-	s := asString(t)
-	if s == nil {
-		return lineErr(ErrMalformed, "flow tuple is not a non-empty string")
-	}
+func (o *azureObject) checkVNet(s []byte, t *azureTuple) error {
 	f := &o.fields
 	if f.splitCommas(s); f.n != 13 {
 		return badField("flowTuples", s, fmt.Sprintf("has %d fields, want 13", f.n))
 	}
-	b := o.b
-	if version != 0 {
-		b.Int(schema.LogVersion, version)
-	}
+	*t = azureTuple{}
 	ts, ok := parseUint(f.field(0))
 	if !ok || ts >= 1e14 {
 		return badField("timestamp", f.field(0), "not Unix seconds or milliseconds")
 	}
-	us, _ := epochMicros(ts)
-	b.Time(schema.StartTime, us)
-	b.Time(schema.EndTime, us)
-	if err := azureAddr(b, schema.SrcAddr, f.field(1), "source address"); err != nil {
+	t.start, _ = epochMicros(ts)
+	if err := checkHead(t, f); err != nil {
 		return err
 	}
-	if err := azureAddr(b, schema.DstAddr, f.field(2), "destination address"); err != nil {
+	if err := checkState(t, f.field(7)); err != nil {
 		return err
 	}
-	if err := azurePort(b, schema.SrcPort, f.field(3), "source port"); err != nil {
-		return err
+	t.action = 'A'
+	if t.state == 'D' {
+		t.action = 'D'
 	}
-	if err := azurePort(b, schema.DstPort, f.field(4), "destination port"); err != nil {
-		return err
-	}
-	if err := azureProtocol(b, f.field(5)); err != nil {
-		return err
-	}
-	if err := azureDirection(b, f.field(6)); err != nil {
-		return err
-	}
-	state, err := azureState(b, f.field(7))
-	if err != nil {
-		return err
-	}
-	if state == 'D' {
-		b.Str(schema.Action, "reject")
-	} else {
-		b.Str(schema.Action, "accept")
-	}
-	if len(f.field(8)) > 0 {
-		b.Bytes(schema.Encryption, f.field(8))
-	}
-	if err := azureCounters(b, state, f, 9); err != nil {
-		return err
-	}
-	b.Int(schema.SourceLine, o.tuple)
-	return nil
+	t.enc = f.field(8)
+	return checkCounts(t, f, 9)
 }
