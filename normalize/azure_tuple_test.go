@@ -94,6 +94,11 @@ func FuzzAzureTupleScan(f *testing.F) {
 		if scanVNet([]byte(s), &fast) {
 			sameAsChecked(t, true, v, s, &fast)
 		}
+		if n, end := number([]byte(s+","), 0); end == len(s)+1 {
+			if want, ok := parseUint([]byte(s)); !ok || n != want {
+				t.Fatalf("number(%q) = %d, parseUint says %d, %v", s, n, want, ok)
+			}
+		}
 	})
 }
 
