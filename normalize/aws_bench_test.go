@@ -10,11 +10,11 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/flowsym/flowsym/ingest"
 	"github.com/flowsym/flowsym/ingest/ingesttest"
+	"github.com/flowsym/flowsym/internal/arrowpool"
 	"github.com/flowsym/flowsym/normalize/schema"
 )
 
@@ -103,7 +103,7 @@ func benchDecode(b *testing.B, zipped []byte, plain, rows int) {
 	b.ReportAllocs()
 	d := NewDecoder(Options{})
 	src := ingesttest.NewMem(map[string][]byte{"x.log.gz": zipped})
-	mem := memory.NewGoAllocator()
+	mem := arrowpool.New(0) // as Run allocates
 	got := 0
 	bld := schema.NewBuilder(mem, 0, func(rec arrow.RecordBatch) error { got += int(rec.NumRows()); return nil })
 	defer bld.Release()

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/flowsym/flowsym/internal/arrowpool"
 	"github.com/flowsym/flowsym/normalize/schema"
 )
 
@@ -31,7 +31,7 @@ func benchParse(b *testing.B, format string, p Parser, data []byte, rows int) {
 	name := fmt.Sprintf("format=%s/rows=%dk", format, rows/1000)
 	b.Run(name+"/decoder=flowsym", func(b *testing.B) {
 		b.ReportAllocs()
-		mem := memory.NewGoAllocator()
+		mem := arrowpool.New(0) // as Run allocates
 		got := 0
 		bld := schema.NewBuilder(mem, 0, func(rec arrow.RecordBatch) error {
 			got += int(rec.NumRows())

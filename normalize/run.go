@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/flowsym/flowsym/ingest"
+	"github.com/flowsym/flowsym/internal/arrowpool"
 	"github.com/flowsym/flowsym/normalize/schema"
 )
 
@@ -41,7 +42,9 @@ type RunConfig struct {
 	BatchRows int
 	// Window drops records outside it.
 	Window schema.Window
-	// Mem allocates Arrow memory; nil means the Go allocator.
+	// Mem allocates Arrow memory; nil means a pool that reuses the buffers
+	// of released batches (internal/arrowpool), so a sink must copy or
+	// Retain what it keeps of a batch.
 	Mem memory.Allocator
 	// Problems collects bad input; it decides when the run gives up.
 	Problems *Problems
@@ -65,7 +68,7 @@ func (d *Decoder) Run(ctx context.Context, cfg RunConfig, list func(yield func(J
 		cfg.Workers = 1
 	}
 	if cfg.Mem == nil {
-		cfg.Mem = memory.NewGoAllocator()
+		cfg.Mem = arrowpool.New(0)
 	}
 	if cfg.Problems == nil {
 		cfg.Problems = NewProblems(-1, 0)
