@@ -40,7 +40,10 @@ type azureObject struct {
 	tuple   int64      // ordinal of the last tuple seen
 	fields  fieldSpans // of the tuple being read, when checked
 	read    azureTuple // the tuple being read
-	scratch []byte     // a value being normalized for Builder.Fixed, which copies it
+	last    recordIDs  // of the record whose context is fixed
+	mac     []byte     // the MAC fixed last, as the record gave it
+	macSet  bool
+	scratch []byte // a value being normalized for Builder.Fixed, which copies it
 }
 
 func parseAzure(ctx context.Context, in *Input, b *schema.Builder) error {
@@ -137,7 +140,14 @@ func (o *azureObject) countTuples(groups []*fastjson.Value, inner, tuples string
 // flow-log paths and flowLogResourceID, so resource_id and
 // target_resource are upper-cased: one spelling joins NSG and VNet logs.
 // The subscription GUID is lower-cased, as the portal and CLI show it.
+//
+// Nearly every record of a document comes from the same flow log, so a
+// record whose ids are those of the record before fixes nothing again.
 func (o *azureObject) recordContext(kind string, resID, target []byte) {
+	if o.last.same(kind, resID, target) {
+		return
+	}
+	o.last.remember(kind, resID, target)
 	b := o.b
 	b.Fixed(schema.Cloud, "azure")
 	b.Fixed(schema.LogKind, kind)
@@ -154,6 +164,27 @@ func (o *azureObject) recordContext(kind string, resID, target []byte) {
 		o.scratch = append(o.scratch, lowerASCII(c))
 	}
 	b.Fixed(schema.Account, bstr(o.scratch))
+	if kind == KindAzureVNet {
+		b.Fixed(schema.Network, bstr(resourceName(target, "virtualNetworks")))
+		b.Fixed(schema.Subnet, bstr(resourceName(target, "subnets")))
+	}
+}
+
+// recordIDs are the ids recordContext last fixed the columns from.
+type recordIDs struct {
+	set           bool
+	kind          string
+	resID, target []byte
+}
+
+func (r *recordIDs) same(kind string, resID, target []byte) bool {
+	return r.set && r.kind == kind && bytes.Equal(r.resID, resID) && bytes.Equal(r.target, target)
+}
+
+func (r *recordIDs) remember(kind string, resID, target []byte) {
+	r.set, r.kind = true, kind
+	r.resID = append(r.resID[:0], resID...)
+	r.target = append(r.target[:0], target...)
 }
 
 // subscriptionOf returns the GUID after /subscriptions/ in a resource id.
@@ -204,6 +235,10 @@ func upperASCII(dst, s []byte) []byte {
 // (Azure writes 000D3AF87856, some pipelines 00-0D-3A-F8-78-56 or mixed
 // case).
 func (o *azureObject) setMAC(mac []byte) {
+	if o.macSet && bytes.Equal(mac, o.mac) {
+		return
+	}
+	o.mac, o.macSet = append(o.mac[:0], mac...), true
 	o.scratch = appendMAC(o.scratch[:0], mac)
 	o.b.Fixed(schema.MAC, bstr(o.scratch))
 	o.b.Fixed(schema.Observer, bstr(o.scratch))

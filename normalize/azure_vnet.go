@@ -53,8 +53,6 @@ func (o *azureObject) vnet(ctx context.Context, e *jsonElem, rec, records *fastj
 	target := str(getFold(rec, "targetResourceID"))
 	o.recordContext(KindAzureVNet, str(getFold(rec, "flowLogResourceID")), target)
 	o.setMAC(asString(getFold(rec, "macAddress")))
-	o.b.Fixed(schema.Network, bstr(resourceName(target, "virtualNetworks")))
-	o.b.Fixed(schema.Subnet, bstr(resourceName(target, "subnets")))
 	for i, a := range acls {
 		acl := asString(getFold(a, "aclID"))
 		groups, ok := arrayOf(a, "flowGroups")
