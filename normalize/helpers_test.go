@@ -9,11 +9,11 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowsym/flowsym/ingest"
 	"github.com/flowsym/flowsym/ingest/ingesttest"
+	"github.com/flowsym/flowsym/internal/memtest"
 	"github.com/flowsym/flowsym/normalize/schema"
 )
 
@@ -29,7 +29,8 @@ type decoded struct {
 }
 
 // decode runs the real Decoder over one in-memory object, with a checked
-// allocator so leaks of Arrow memory fail the test.
+// allocator so leaks of Arrow memory fail the test. It overwrites what it
+// frees, as Run's pool reuses it.
 func decode(t testing.TB, opts Options, name string, data []byte) decoded {
 	t.Helper()
 	return decodeFrom(t, opts, ingesttest.NewMem(map[string][]byte{name: data}), name)
@@ -38,7 +39,7 @@ func decode(t testing.TB, opts Options, name string, data []byte) decoded {
 // decodeFrom decodes one object of any Source.
 func decodeFrom(t testing.TB, opts Options, src ingest.Source, name string) decoded {
 	t.Helper()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memtest.Poisoned()
 	defer mem.AssertSize(t, 0)
 	var out decoded
 	b := schema.NewBuilder(mem, 3, func(rec arrow.RecordBatch) error {
@@ -50,11 +51,11 @@ func decodeFrom(t testing.TB, opts Options, src ingest.Source, name string) deco
 			row := map[string]string{}
 			for c := range schema.NumColumns {
 				if !v.IsNull(c, i) {
-					row[c.Name()] = v.Format(c, i)
+					row[c.Name()] = strings.Clone(v.Format(c, i)) // the batch is released after emit
 				}
 			}
 			out.rows = append(out.rows, row)
-			out.dumps = append(out.dumps, v.DumpRow(i))
+			out.dumps = append(out.dumps, strings.Clone(v.DumpRow(i)))
 		}
 		return nil
 	})
