@@ -103,7 +103,7 @@ func benchDecode(b *testing.B, zipped []byte, plain, rows int) {
 	b.ReportAllocs()
 	d := NewDecoder(Options{})
 	src := ingesttest.NewMem(map[string][]byte{"x.log.gz": zipped})
-	mem := arrowpool.New(0) // as Run allocates
+	mem := arrowpool.NewDirty(0) // as Run allocates
 	got := 0
 	bld := schema.NewBuilder(mem, 0, func(rec arrow.RecordBatch) error { got += int(rec.NumRows()); return nil })
 	defer bld.Release()

@@ -31,7 +31,7 @@ func benchParse(b *testing.B, format string, p Parser, data []byte, rows int) {
 	name := fmt.Sprintf("format=%s/rows=%dk", format, rows/1000)
 	b.Run(name+"/decoder=flowsym", func(b *testing.B) {
 		b.ReportAllocs()
-		mem := arrowpool.New(0) // as Run allocates
+		mem := arrowpool.NewDirty(0) // as Run allocates
 		got := 0
 		bld := schema.NewBuilder(mem, 0, func(rec arrow.RecordBatch) error {
 			got += int(rec.NumRows())

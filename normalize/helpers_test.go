@@ -29,8 +29,10 @@ type decoded struct {
 }
 
 // decode runs the real Decoder over one in-memory object, with a checked
-// allocator so leaks of Arrow memory fail the test. It overwrites what it
-// frees, as Run's pool reuses it.
+// allocator so leaks of Arrow memory fail the test. Its new buffers hold
+// garbage, as Run's pool (arrowpool.NewDirty) hands them out, so a builder
+// that reads a byte it did not write fails the golden files; and it
+// overwrites what it frees, as the pool reuses it.
 func decode(t testing.TB, opts Options, name string, data []byte) decoded {
 	t.Helper()
 	return decodeFrom(t, opts, ingesttest.NewMem(map[string][]byte{name: data}), name)
@@ -39,7 +41,7 @@ func decode(t testing.TB, opts Options, name string, data []byte) decoded {
 // decodeFrom decodes one object of any Source.
 func decodeFrom(t testing.TB, opts Options, src ingest.Source, name string) decoded {
 	t.Helper()
-	mem := memtest.Poisoned()
+	mem := memtest.Dirty()
 	defer mem.AssertSize(t, 0)
 	var out decoded
 	b := schema.NewBuilder(mem, 3, func(rec arrow.RecordBatch) error {

@@ -68,7 +68,7 @@ func (d *Decoder) Run(ctx context.Context, cfg RunConfig, list func(yield func(J
 		cfg.Workers = 1
 	}
 	if cfg.Mem == nil {
-		cfg.Mem = arrowpool.New(0)
+		cfg.Mem = arrowpool.NewDirty(0) // the builder writes every byte it reads
 	}
 	if cfg.Problems == nil {
 		cfg.Problems = NewProblems(-1, 0)

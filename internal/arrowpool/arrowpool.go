@@ -37,15 +37,27 @@ type Allocator struct {
 	free  [maxClass + 1][][]byte
 	idle  int // bytes in free
 	limit int
+	dirty bool // reused buffers are not zeroed
 }
 
 // New returns a pool that keeps at most idleLimit bytes of freed buffers;
-// <= 0 means DefaultIdleLimit.
+// <= 0 means DefaultIdleLimit. Its buffers are zeroed, as the Go
+// allocator's are.
 func New(idleLimit int) *Allocator {
 	if idleLimit <= 0 {
 		idleLimit = DefaultIdleLimit
 	}
 	return &Allocator{limit: idleLimit}
+}
+
+// NewDirty returns a pool whose reused buffers keep what they held, for a
+// user that writes every byte it reads, as schema.Builder does (the
+// normalize tests decode every fixture with garbage-filled buffers to hold
+// it to that). Zeroing was 5% of parsing Azure logs.
+func NewDirty(idleLimit int) *Allocator {
+	a := New(idleLimit)
+	a.dirty = true
+	return a
 }
 
 // class returns the size class of a buffer of n bytes: its capacity is
@@ -57,8 +69,8 @@ func class(n int) int {
 	return bits.Len(uint(n - 1))
 }
 
-// Allocate returns a zeroed buffer of size bytes, as the Go allocator
-// does: Arrow code may count on it.
+// Allocate returns a buffer of size bytes, zeroed unless the pool is
+// dirty: Arrow code may count on zeros.
 func (a *Allocator) Allocate(size int) []byte {
 	c := class(size)
 	if c > maxClass {
@@ -72,7 +84,9 @@ func (a *Allocator) Allocate(size int) []byte {
 		a.idle -= cap(b)
 		a.mu.Unlock()
 		b = b[:size]
-		clear(b)
+		if !a.dirty {
+			clear(b)
+		}
 		return b
 	}
 	a.mu.Unlock()
@@ -84,7 +98,7 @@ func (a *Allocator) Reallocate(size int, b []byte) []byte {
 	if size <= cap(b) {
 		old := len(b)
 		b = b[:size]
-		if size > old {
+		if size > old && !a.dirty {
 			clear(b[old:])
 		}
 		return b

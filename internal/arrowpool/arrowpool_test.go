@@ -41,6 +41,16 @@ func TestReuse(t *testing.T) {
 	}
 }
 
+func TestDirty(t *testing.T) {
+	a := NewDirty(0)
+	b := a.Allocate(64)
+	b[7] = 9
+	a.Free(b)
+	if c := a.Allocate(64); c[7] != 9 {
+		t.Fatal("a dirty pool zeroed a reused buffer")
+	}
+}
+
 func TestForeignAndLimit(t *testing.T) {
 	a := New(1000)
 	a.Free(make([]byte, 100)) // not a size class: dropped

@@ -31,3 +31,29 @@ func (p poisoned) Reallocate(size int, b []byte) []byte {
 func Poisoned() *memory.CheckedAllocator {
 	return memory.NewCheckedAllocator(poisoned{memory.NewGoAllocator()})
 }
+
+// dirty hands out buffers full of garbage, as a pool that reuses buffers
+// without zeroing them does (arrowpool.NewDirty).
+type dirty struct{ poisoned }
+
+func (d dirty) Allocate(size int) []byte {
+	b := d.poisoned.Allocate(size)
+	for i := range b {
+		b[i] = 0xDD
+	}
+	return b
+}
+
+func (d dirty) Reallocate(size int, b []byte) []byte {
+	out := d.Allocate(size)
+	copy(out, b)
+	d.Free(b)
+	return out
+}
+
+// Dirty returns a leak-checked allocator whose new buffers hold garbage
+// and whose freed ones are overwritten: a builder that reads a byte it
+// did not write, or a consumer that keeps an alias, reads garbage.
+func Dirty() *memory.CheckedAllocator {
+	return memory.NewCheckedAllocator(dirty{poisoned{memory.NewGoAllocator()}})
+}
