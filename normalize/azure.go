@@ -34,20 +34,29 @@ import (
 
 // azureObject is the state of one Azure document being parsed.
 type azureObject struct {
-	in      *Input
-	b       *schema.Builder
-	p       fastjson.Parser
-	tuple   int64      // ordinal of the last tuple seen
-	fields  fieldSpans // of the tuple being read, when checked
-	read    azureTuple // the tuple being read
-	last    recordIDs  // of the record whose context is fixed
-	mac     []byte     // the MAC fixed last, as the record gave it
-	macSet  bool
-	scratch []byte // a value being normalized for Builder.Fixed, which copies it
+	in     *Input
+	b      *schema.Builder
+	p      fastjson.Parser
+	tuple  int64      // ordinal of the last tuple seen
+	fields fieldSpans // of the tuple being read, when checked
+	read   azureTuple // the tuple being read
+	layout azureLayout
+	// checkedOnly reads every record with fastjson, for tests that hold
+	// the one-pass reader to it.
+	checkedOnly   bool
+	layoutRecords int64     // records read in one pass, for tests
+	last          recordIDs // of the record whose context is fixed
+	mac           []byte    // the MAC fixed last, as the record gave it
+	macSet        bool
+	scratch       []byte // a value being normalized for Builder.Fixed, which copies it
 }
 
 func parseAzure(ctx context.Context, in *Input, b *schema.Builder) error {
-	o := &azureObject{in: in, b: b}
+	return (&azureObject{in: in, b: b}).parse(ctx)
+}
+
+func (o *azureObject) parse(ctx context.Context) error {
+	in := o.in
 	w := newJSONWalker(skipBOM(in.R), "records", [2]string{"record", "records"}, func(e *jsonElem) error { return o.record(ctx, e) })
 	return w.walk(ctx)
 }
@@ -65,8 +74,17 @@ func skipBOM(r io.Reader) io.Reader {
 	return br
 }
 
-// record dispatches one element of the records array.
+// errNotTuple is a flowTuples element that is not a tuple.
+var errNotTuple = lineErr(ErrMalformed, "flow tuple is not a non-empty string")
+
+// record dispatches one element of the records array: read in one pass
+// when it has the shape Azure writes (see azureLayout), by fastjson when
+// not.
 func (o *azureObject) record(ctx context.Context, e *jsonElem) error {
+	if !o.checkedOnly && o.layout.read(e.raw) {
+		o.layoutRecords++
+		return o.emit(ctx, &o.layout)
+	}
 	v, err := o.p.ParseBytes(e.raw)
 	if err != nil {
 		return o.in.problem(0, lineErr(ErrMalformed, "%s: %v", e.where(), err))

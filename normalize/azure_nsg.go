@@ -87,9 +87,13 @@ func (o *azureObject) nsg(ctx context.Context, e *jsonElem, rec, props *fastjson
 
 // nsgTuple stages one tuple.
 func (o *azureObject) nsgTuple(v *fastjson.Value, version int64) error {
-	s := asString(v)
+	return o.nsgTupleBytes(asString(v), version)
+}
+
+// nsgTupleBytes stages a tuple given as its text; nil is not a tuple.
+func (o *azureObject) nsgTupleBytes(s []byte, version int64) error {
 	if s == nil {
-		return lineErr(ErrMalformed, "flow tuple is not a non-empty string")
+		return errNotTuple
 	}
 	t := &o.read
 	if !scanNSG(s, version, t) {

@@ -298,10 +298,12 @@ func scanVNet(s []byte, t *azureTuple) bool {
 	if t.state == 'D' {
 		t.action = 'D'
 	}
-	end := bytes.IndexByte(s[i:], ',')
-	if end < 0 {
-		return false
+	// The encryption field is a word ("NX"): a loop finds its end sooner
+	// than a call to bytes.IndexByte.
+	end := i
+	for end < len(s) && s[end] != ',' {
+		end++
 	}
-	t.enc = s[i : i+end]
-	return counts(s, i+end, t)
+	t.enc = s[i:end]
+	return counts(s, end, t)
 }

@@ -100,9 +100,13 @@ func (o *azureObject) vnet(ctx context.Context, e *jsonElem, rec, records *fastj
 
 // vnetTuple stages one tuple.
 func (o *azureObject) vnetTuple(v *fastjson.Value, version int64) error {
-	s := asString(v)
+	return o.vnetTupleBytes(asString(v), version)
+}
+
+// vnetTupleBytes stages a tuple given as its text; nil is not a tuple.
+func (o *azureObject) vnetTupleBytes(s []byte, version int64) error {
 	if s == nil {
-		return lineErr(ErrMalformed, "flow tuple is not a non-empty string")
+		return errNotTuple
 	}
 	t := &o.read
 	if !scanVNet(s, t) {

@@ -1,0 +1,152 @@
+package normalize
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowsym/flowsym/internal/memtest"
+	"github.com/flowsym/flowsym/internal/samples"
+	"github.com/flowsym/flowsym/normalize/schema"
+)
+
+// azureRun is what parsing one Azure document gave.
+type azureRun struct {
+	rows     []string
+	problems []string
+	err      string
+	layout   int64 // records read in one pass
+}
+
+// parseAzureDoc parses data as an Azure document, with the one-pass record
+// reader or, when checkedOnly, with fastjson alone.
+func parseAzureDoc(t testing.TB, data []byte, checkedOnly bool) azureRun {
+	t.Helper()
+	mem := memtest.Dirty()
+	defer mem.AssertSize(t, 0)
+	var run azureRun
+	b := schema.NewBuilder(mem, 7, func(rec arrow.RecordBatch) error {
+		v, err := schema.NewView(rec)
+		if err != nil {
+			return err
+		}
+		for i := range v.Rows() {
+			run.rows = append(run.rows, strings.Clone(v.DumpRow(i)))
+		}
+		return nil
+	})
+	defer b.Release()
+	b.SetObject("fuzz.json")
+	in := &Input{Name: "fuzz.json", R: bytes.NewReader(data), Report: func(p *Problem) error {
+		run.problems = append(run.problems, p.Error())
+		return nil
+	}}
+	o := &azureObject{in: in, b: b, checkedOnly: checkedOnly}
+	if err := o.parse(context.Background()); err != nil {
+		run.err = err.Error()
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	run.layout = o.layoutRecords
+	return run
+}
+
+// sameAzureRuns fails unless both readers give the same rows and problems.
+func sameAzureRuns(t *testing.T, data []byte) azureRun {
+	t.Helper()
+	fast, checked := parseAzureDoc(t, data, false), parseAzureDoc(t, data, true)
+	fast.layout, checked.layout = 0, 0
+	if diff := cmp.Diff(checked, fast, cmp.AllowUnexported(azureRun{})); diff != "" {
+		t.Fatalf("the one-pass reader differs from fastjson (-fastjson +one-pass):\n%s\ninput: %.400q", diff, data)
+	}
+	return parseAzureDoc(t, data, false)
+}
+
+// TestAzureRecordLayout: every Azure fixture and sample reads the same
+// both ways, and the documents Azure writes take the one-pass reader.
+func TestAzureRecordLayout(t *testing.T) {
+	fixtures, _ := filepath.Glob(filepath.Join("..", "testdata", "azure", "*.json"))
+	if len(fixtures) == 0 {
+		t.Fatal("no Azure fixtures found")
+	}
+	same := func(t *testing.T, files []string) {
+		for _, p := range files {
+			t.Run(filepath.Base(p), func(t *testing.T) {
+				data, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				run := sameAzureRuns(t, data)
+				t.Logf("%d rows, %d records in one pass", len(run.rows), run.layout)
+			})
+		}
+	}
+	same(t, fixtures)
+	t.Run("samples", func(t *testing.T) {
+		files, _ := filepath.Glob(filepath.Join(samples.Dir(t), "azure", "*.json"))
+		same(t, files)
+	})
+	for name, data := range map[string][]byte{"nsg": genAzureNSG(500), "vnet": genAzureVNet(500)} {
+		run := sameAzureRuns(t, data)
+		if len(run.rows) != 500 || run.layout != 10 {
+			t.Errorf("%s: %d rows, %d of 10 records in one pass", name, len(run.rows), run.layout)
+		}
+	}
+}
+
+// TestAzureRecordLayoutGivesUp: records the one-pass reader leaves to
+// fastjson, which reads them the same or says what is wrong.
+func TestAzureRecordLayoutGivesUp(t *testing.T) {
+	nsg := func(props string) string {
+		return `{"records":[{"resourceId":"/SUBSCRIPTIONS/S/NSG","properties":` + props + `}]}`
+	}
+	const flows = `"flows":[{"rule":"r","flows":[{"mac":"00-0d-3a-f8-78-56","flowTuples":["1542110377,10.0.0.4,13.67.143.118,44931,443,T,O,A,B,,,,"]}]}]`
+	for name, doc := range map[string]string{
+		"escape":         nsg(`{"Version":2,` + strings.Replace(flows, `"r"`, `"r\u0041"`, 1) + `}`),
+		"key case":       nsg(`{"version":2,` + flows + `}`),
+		"key twice":      nsg(`{"Version":2,"Version":1,` + flows + `}`),
+		"null":           nsg(`{"Version":null,` + flows + `}`),
+		"version 3":      nsg(`{"Version":3,` + flows + `}`),
+		"version string": nsg(`{"Version":"2",` + flows + `}`),
+		"empty tuple":    nsg(`{"Version":2,` + strings.Replace(flows, `"1542110377,10.0.0.4,13.67.143.118,44931,443,T,O,A,B,,,,"`, `""`, 1) + `}`),
+		"number tuple":   nsg(`{"Version":2,` + strings.Replace(flows, `"1542110377,10.0.0.4,13.67.143.118,44931,443,T,O,A,B,,,,"`, `7`, 1) + `}`),
+		"trailing comma": nsg(`{"Version":2,` + flows + `,}`),
+		"bad literal":    nsg(`{"Version":2,"x":tru,` + flows + `}`),
+		"no flows":       nsg(`{"Version":2}`),
+		"both kinds":     `{"records":[{"flowRecords":{"flows":[]},"properties":{` + flows + `}}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			run := sameAzureRuns(t, []byte(doc))
+			if run.layout != 0 {
+				t.Errorf("the one-pass reader took it")
+			}
+		})
+	}
+	run := sameAzureRuns(t, []byte(nsg(`{"Version":2,`+flows+`}`)))
+	if run.layout != 1 || len(run.rows) != 1 {
+		t.Errorf("the plain record: %d rows, %d records in one pass", len(run.rows), run.layout)
+	}
+}
+
+// FuzzAzureRecordLayout holds the one-pass reader to fastjson: the same
+// rows and problems for any document.
+//
+//	go test -run='^$' -fuzz=FuzzAzureRecordLayout -fuzztime=60s ./normalize
+func FuzzAzureRecordLayout(f *testing.F) {
+	jsonFuzzSeeds(f, "azure", func(string) bool { return true })
+	f.Add(genAzureNSG(30))
+	f.Add(genAzureVNet(30))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > jsonFuzzMax {
+			return
+		}
+		sameAzureRuns(t, data)
+	})
+}
