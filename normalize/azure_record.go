@@ -257,12 +257,15 @@ const (
 )
 
 // read fills l from the text of one record, or reports false.
-func (l *azureLayout) read(raw []byte) bool {
-	if bytes.IndexByte(raw, '\\') >= 0 {
-		return false
-	}
+func (l *azureLayout) read(raw []byte) bool { return l.readPrefix(raw) == len(raw) }
+
+// readPrefix fills l from the record that buf starts with and returns its
+// length, or 0 when it does not read it. The record may be followed by
+// anything: the walker hands it the rest of its buffer (see measure).
+func (l *azureLayout) readPrefix(buf []byte) int {
 	*l = azureLayout{outer: l.outer[:0], inner: l.inner[:0], tuples: l.tuples[:0]}
 	var strs [len(recordKeys)][]byte
+	raw := buf
 	r := &jsonReader{b: raw}
 	ok := r.object(func(k []byte) bool {
 		i, ok := key(k, recordKeys[:])
@@ -295,16 +298,21 @@ func (l *azureLayout) read(raw []byte) bool {
 		}
 		return r.skip()
 	})
-	r.ws()
-	if !ok || r.i != len(raw) || l.hasProps == l.vnet || l.seen&(1<<seenFlows) == 0 {
-		return false // not exactly one of properties.flows and flowRecords.flows
-	}
-	if l.vnet {
-		l.resID, l.target, l.mac = strs[4], strs[5], strs[6]
-		return l.version <= maxVNetVersion
+	// The reader takes a quote for the end of a string: right only when
+	// the record has no backslash, which is checked once it is read.
+	if !ok || bytes.IndexByte(raw[:r.i], '\\') >= 0 || l.hasProps == l.vnet || l.seen&(1<<seenFlows) == 0 {
+		return 0 // or not exactly one of properties.flows and flowRecords.flows
 	}
 	l.resID = strs[1]
-	return l.version <= 2
+	if l.vnet {
+		l.resID, l.target, l.mac = strs[4], strs[5], strs[6]
+		if l.version > maxVNetVersion {
+			return 0
+		}
+	} else if l.version > 2 {
+		return 0
+	}
+	return r.i
 }
 
 // props reads an NSG record's properties: {Version, flows: [{rule, flows:

@@ -54,6 +54,12 @@ type jsonWalker struct {
 	wrapper string
 	nouns   [2]string // what an element is called, singular and plural
 	fn      func(*jsonElem) error
+	// measure, when set, returns the length of the array element that buf
+	// starts with, or 0: a parser that reads its elements strictly can
+	// find where one ends itself, sparing the scanner's pass over it. It
+	// is given what the scanner has buffered, so an element that does not
+	// lie whole in the buffer is left to the scanner.
+	measure func(buf []byte) int
 	elem    jsonElem
 	rebuilt []byte
 	seen    int64 // elements handed to fn
@@ -121,7 +127,7 @@ func (w *jsonWalker) array(ctx context.Context, name string) error {
 			return w.damaged(w.in.syntax("invalid character ']' after ',' (expecting a value)"), fmt.Sprintf("after %s[%d]", name, index-1))
 		}
 		off := w.in.offset()
-		raw, err := w.in.value()
+		raw, err := w.element()
 		if err != nil {
 			return w.damaged(err, fmt.Sprintf("in %s[%d]", name, index))
 		}
@@ -134,6 +140,20 @@ func (w *jsonWalker) array(ctx context.Context, name string) error {
 			return err
 		}
 	}
+}
+
+// element reads the array element at the next non-space byte.
+func (w *jsonWalker) element() ([]byte, error) {
+	if w.measure != nil {
+		if _, ok := w.in.peek(); ok {
+			if n := w.measure(w.in.buf[w.in.pos:]); n > 0 {
+				raw := w.in.buf[w.in.pos : w.in.pos+n]
+				w.in.pos += n
+				return raw, nil
+			}
+		}
+	}
+	return w.in.value()
 }
 
 func (w *jsonWalker) hand(raw []byte, index int64, name string, offset int64) error {
