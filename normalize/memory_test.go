@@ -96,7 +96,10 @@ func TestMemoryFlat(t *testing.T) {
 	small := peakHeap(func() { normalizeRun(t, 400_000) })
 	large := peakHeap(func() { normalizeRun(t, 2_000_000) })
 	t.Logf("peak live heap: %.1f MiB for 400k records, %.1f MiB for 2M", float64(small)/(1<<20), float64(large)/(1<<20))
-	if float64(large) > 1.3*float64(small)+16<<20 {
+	// Five times the input held in memory would be several times the
+	// peak; the sampled peak itself moves by a fifth between runs (it
+	// depends on when collections fall), hence the slack.
+	if float64(large) > 1.5*float64(small)+16<<20 {
 		t.Errorf("peak heap grew from %d to %d bytes for 5x the input", small, large)
 	}
 }
