@@ -192,7 +192,10 @@ func (r *jsonReader) literal(word string) bool {
 
 // number reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
 func (r *jsonReader) number() bool {
-	r.next('-')
+	// No whitespace inside a number: byte by byte, not with next.
+	if r.b[r.i] == '-' {
+		r.i++
+	}
 	digits := func() int {
 		start := r.i
 		for r.i < len(r.b) && r.b[r.i]-'0' <= 9 {
@@ -204,8 +207,11 @@ func (r *jsonReader) number() bool {
 	if n := digits(); n == 0 || n > 1 && r.b[start] == '0' {
 		return false
 	}
-	if r.next('.') && digits() == 0 {
-		return false
+	if r.i < len(r.b) && r.b[r.i] == '.' {
+		r.i++
+		if digits() == 0 {
+			return false
+		}
 	}
 	if r.i < len(r.b) && (r.b[r.i] == 'e' || r.b[r.i] == 'E') {
 		r.i++

@@ -119,6 +119,8 @@ func TestAzureRecordLayoutGivesUp(t *testing.T) {
 		"number tuple":   nsg(`{"Version":2,` + strings.Replace(flows, `"1542110377,10.0.0.4,13.67.143.118,44931,443,T,O,A,B,,,,"`, `7`, 1) + `}`),
 		"trailing comma": nsg(`{"Version":2,` + flows + `,}`),
 		"bad literal":    nsg(`{"Version":2,"x":tru,` + flows + `}`),
+		"spaced number":  nsg(`{"Version":2,"x":1 .5,` + flows + `}`),
+		"bad number":     nsg(`{"Version":2,"x":-01,` + flows + `}`),
 		"no flows":       nsg(`{"Version":2}`),
 		"both kinds":     `{"records":[{"flowRecords":{"flows":[]},"properties":{` + flows + `}}]}`,
 	} {
@@ -143,6 +145,9 @@ func FuzzAzureRecordLayout(f *testing.F) {
 	jsonFuzzSeeds(f, "azure", func(string) bool { return true })
 	f.Add(genAzureNSG(30))
 	f.Add(genAzureVNet(30))
+	// Every kind of value in members the reader skips.
+	f.Add([]byte(`{"records":[{"time":"t","n":[-0,0.0,1E+2,1e-0,0e5,-12.5e3],"b":[true,false,{},[]],"o":{"a":{"b":[1]}},` +
+		`"resourceId":"/x","properties":{"Version":2,"flows":[{"rule":"r","flows":[{"mac":"m","flowTuples":["1542110377,10.0.0.4,13.67.143.118,44931,443,T,O,A,B,,,,"]}]}]}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > jsonFuzzMax {
 			return
