@@ -271,6 +271,7 @@ func (l *azureLayout) read(raw []byte) bool { return l.readPrefix(raw) == len(ra
 func (l *azureLayout) readPrefix(buf []byte) int {
 	*l = azureLayout{outer: l.outer[:0], inner: l.inner[:0], tuples: l.tuples[:0]}
 	var strs [len(recordKeys)][]byte
+	var vnetVersion int64
 	raw := buf
 	r := &jsonReader{b: raw}
 	ok := r.object(func(k []byte) bool {
@@ -293,8 +294,8 @@ func (l *azureLayout) readPrefix(buf []byte) int {
 				}
 				return r.skip()
 			})
-		case i == 3: // flowLogVersion
-			l.version, ok = r.small()
+		case i == 3: // flowLogVersion, which only a VNet record reads
+			vnetVersion, ok = r.small()
 			return ok
 		case i == 7: // records: a document inside a record
 			return false
@@ -311,11 +312,11 @@ func (l *azureLayout) readPrefix(buf []byte) int {
 	}
 	l.resID = strs[1]
 	if l.vnet {
-		l.resID, l.target, l.mac = strs[4], strs[5], strs[6]
+		l.resID, l.target, l.mac, l.version = strs[4], strs[5], strs[6], vnetVersion
 		if l.version > maxVNetVersion {
 			return 0
 		}
-	} else if l.version > 2 {
+	} else if l.version > 2 { // properties.Version
 		return 0
 	}
 	return r.i
