@@ -92,6 +92,31 @@ func BenchmarkJSONDecoders(b *testing.B) {
 			b.Fatal(err)
 		}
 	})
+	run("format=azure-nsg/decoder=one-pass-record", nsg, func(b *testing.B, data []byte) {
+		var l azureLayout
+		var measured *byte
+		w := newJSONWalker(onlyReader{bytes.NewReader(data)}, "records", [2]string{"record", "records"}, func(e *jsonElem) error {
+			if &e.raw[0] != measured && !l.read(e.raw) {
+				b.Fatal("a generated record did not take the one-pass reader")
+			}
+			_ = l.resID
+			for _, t := range l.tuples {
+				touched += len(t)
+			}
+			return nil
+		})
+		w.measure = func(buf []byte) int {
+			measured = nil
+			n := l.readPrefix(buf)
+			if n > 0 {
+				measured = &buf[0]
+			}
+			return n
+		}
+		if err := w.walk(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	})
 
 	run("format=gcp-vpc/decoder=encoding-json-any", gcp, func(b *testing.B, data []byte) {
 		dec := json.NewDecoder(bytes.NewReader(data))
