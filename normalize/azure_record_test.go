@@ -161,3 +161,23 @@ func FuzzAzureRecordLayout(f *testing.F) {
 		sameAzureRuns(t, data)
 	})
 }
+
+// TestAzureRecordLayoutBufferEdge moves the scanner's 64 KiB buffer edge
+// across records (the fuzzer's inputs are smaller than the buffer): a
+// record measured in the buffer and one the scanner reads across a refill
+// must stage the same rows.
+func TestAzureRecordLayoutBufferEdge(t *testing.T) {
+	doc := genAzureNSG(1500) // about 130 KB
+	head := []byte(`{"records":[`)
+	if !bytes.HasPrefix(doc, head) {
+		t.Fatal("generated document has an unexpected start")
+	}
+	recLen := bytes.Index(doc[len(head):], []byte(",\r\n"))
+	for pad := 0; pad < recLen; pad += 397 {
+		shifted := append(append(append([]byte{}, head...), bytes.Repeat([]byte(" "), pad)...), doc[len(head):]...)
+		run := sameAzureRuns(t, shifted)
+		if len(run.rows) != 1500 || run.layout != 30 {
+			t.Fatalf("padding %d: %d rows, %d of 30 records in one pass", pad, len(run.rows), run.layout)
+		}
+	}
+}
