@@ -97,12 +97,9 @@ var errNotTuple = lineErr(ErrMalformed, "flow tuple is not a non-empty string")
 // when it has the shape Azure writes (see azureLayout), by fastjson when
 // not.
 func (o *azureObject) record(ctx context.Context, e *jsonElem) error {
-	if o.measured != nil && len(e.raw) > 0 && &e.raw[0] == o.measured {
-		o.measured = nil // read by measure, just before
-		o.layoutRecords++
-		return o.emit(ctx, &o.layout)
-	}
-	if !o.checkedOnly && o.layout.read(e.raw) {
+	measured := o.measured != nil && &e.raw[0] == o.measured // measure read it just before
+	o.measured = nil
+	if measured || !o.checkedOnly && o.layout.read(e.raw) {
 		o.layoutRecords++
 		return o.emit(ctx, &o.layout)
 	}
@@ -211,17 +208,16 @@ func (o *azureObject) recordContext(kind string, resID, target []byte) {
 
 // recordIDs are the ids recordContext last fixed the columns from.
 type recordIDs struct {
-	set           bool
-	kind          string
+	kind          string // "" until the first record
 	resID, target []byte
 }
 
 func (r *recordIDs) same(kind string, resID, target []byte) bool {
-	return r.set && r.kind == kind && bytes.Equal(r.resID, resID) && bytes.Equal(r.target, target)
+	return r.kind == kind && bytes.Equal(r.resID, resID) && bytes.Equal(r.target, target)
 }
 
 func (r *recordIDs) remember(kind string, resID, target []byte) {
-	r.set, r.kind = true, kind
+	r.kind = kind
 	r.resID = append(r.resID[:0], resID...)
 	r.target = append(r.target[:0], target...)
 }

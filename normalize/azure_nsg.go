@@ -63,45 +63,12 @@ func (o *azureObject) nsg(ctx context.Context, e *jsonElem, rec, props *fastjson
 				continue
 			}
 			for _, t := range tuples {
-				o.tuple++
-				if o.tuple&1023 == 0 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				if err := o.nsgTuple(t, version); err != nil {
-					o.b.Discard()
-					if err := o.in.problem(o.tuple, err); err != nil {
-						return err
-					}
-					continue
-				}
-				if err := o.b.Commit(); err != nil {
+				if err := o.tupleRow(ctx, asString(t), version, false, nil); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	return nil
-}
-
-// nsgTuple stages one tuple.
-func (o *azureObject) nsgTuple(v *fastjson.Value, version int64) error {
-	return o.nsgTupleBytes(asString(v), version)
-}
-
-// nsgTupleBytes stages a tuple given as its text; nil is not a tuple.
-func (o *azureObject) nsgTupleBytes(s []byte, version int64) error {
-	if s == nil {
-		return errNotTuple
-	}
-	t := &o.read
-	if !scanNSG(s, version, t) {
-		if err := o.checkNSG(s, version, t); err != nil {
-			return err
-		}
-	}
-	o.stage(t, version)
 	return nil
 }
 

@@ -115,45 +115,33 @@ func (r *jsonReader) delimited() bool {
 // object reads an object, calling member for each key with the reader at
 // its value, which member must read.
 func (r *jsonReader) object(member func(key []byte) bool) bool {
-	if !r.next('{') {
-		return false
-	}
-	if r.depth++; r.depth > maxLayoutDepth {
-		return false
-	}
-	defer func() { r.depth-- }()
-	if r.next('}') {
-		return true
-	}
-	for {
+	return r.list('{', '}', func() bool {
 		k, ok := r.str()
-		if !ok || !r.next(':') || !member(k) {
-			return false
-		}
-		if !r.next(',') {
-			return r.next('}')
-		}
-	}
+		return ok && r.next(':') && member(k)
+	})
 }
 
 // array reads an array, calling elem for each element.
-func (r *jsonReader) array(elem func() bool) bool {
-	if !r.next('[') {
+func (r *jsonReader) array(elem func() bool) bool { return r.list('[', ']', elem) }
+
+// list reads open, items separated by commas, and close.
+func (r *jsonReader) list(open, close byte, item func() bool) bool {
+	if !r.next(open) {
 		return false
 	}
 	if r.depth++; r.depth > maxLayoutDepth {
 		return false
 	}
 	defer func() { r.depth-- }()
-	if r.next(']') {
+	if r.next(close) {
 		return true
 	}
 	for {
-		if !elem() {
+		if !item() {
 			return false
 		}
 		if !r.next(',') {
-			return r.next(']')
+			return r.next(close)
 		}
 	}
 }
@@ -290,7 +278,7 @@ func (l *azureLayout) readPrefix(buf []byte) int {
 					return false
 				}
 				if j == 1 {
-					return l.groups(r, 4, 5)
+					return l.groups(r, 0, &vnetGroupKeys)
 				}
 				return r.skip()
 			})
@@ -334,15 +322,18 @@ func (l *azureLayout) props(r *jsonReader) func([]byte) bool {
 			l.version, ok = r.small()
 			return ok
 		case j == 1:
-			return l.groups(r, 0, 1) // flows: [{rule, flows: [{mac, flowTuples}]}]
+			return l.groups(r, 0, &nsgGroupKeys)
 		}
 		return r.skip()
 	}
 }
 
-// groups reads the outer array of a record (NSG rules, VNet ACLs): objects
-// named by groupKeys[name] whose children are under groupKeys[children].
-func (l *azureLayout) groups(r *jsonReader, name, children int) bool {
+// groups reads the nested arrays of a record: at level 0 the NSG rules
+// or VNet ACLs, at level 1 each one's NSG flows or VNet flow groups. An
+// element is an object named by its keys[2*level] member, with its
+// children under keys[2*level+1]: the next level, or the flowTuples.
+func (l *azureLayout) groups(r *jsonReader, level int, keys *[4]int) bool {
+	name, children := keys[2*level], keys[2*level+1]
 	return r.array(func() bool {
 		var seen uint32
 		g := layoutGroup{}
@@ -354,36 +345,9 @@ func (l *azureLayout) groups(r *jsonReader, name, children int) bool {
 			case j == name:
 				g.name, ok = r.str()
 				return ok
+			case j == children && level == 0:
+				return l.groups(r, 1, keys)
 			case j == children:
-				return l.innerGroups(r, children)
-			}
-			return r.skip()
-		})
-		g.end = len(l.inner)
-		l.outer = append(l.outer, g)
-		return ok
-	})
-}
-
-// innerGroups reads an NSG rule's flows ({mac, flowTuples}) or a VNet
-// ACL's flow groups ({rule, flowTuples}).
-func (l *azureLayout) innerGroups(r *jsonReader, outerChildren int) bool {
-	name := 2 // mac
-	if outerChildren == 5 {
-		name = 0 // rule
-	}
-	return r.array(func() bool {
-		var seen uint32
-		g := layoutGroup{}
-		ok := r.object(func(k []byte) bool {
-			j, ok := key(k, groupKeys)
-			switch {
-			case !ok || j >= 0 && !once(&seen, j):
-				return false
-			case j == name:
-				g.name, ok = r.str()
-				return ok
-			case j == 3: // flowTuples
 				return r.array(func() bool {
 					s, ok := r.str()
 					l.tuples = append(l.tuples, s)
@@ -392,11 +356,24 @@ func (l *azureLayout) innerGroups(r *jsonReader, outerChildren int) bool {
 			}
 			return r.skip()
 		})
-		g.end = len(l.tuples)
-		l.inner = append(l.inner, g)
+		if level == 0 {
+			g.end = len(l.inner)
+			l.outer = append(l.outer, g)
+		} else {
+			g.end = len(l.tuples)
+			l.inner = append(l.inner, g)
+		}
 		return ok
 	})
 }
+
+// The members that name and nest groups, by index in groupKeys: rule,
+// flows, then mac, flowTuples for NSG; aclID, flowGroups, then rule,
+// flowTuples for VNet.
+var (
+	nsgGroupKeys  = [4]int{0, 1, 2, 3}
+	vnetGroupKeys = [4]int{4, 5, 0, 3}
+)
 
 // emit stages the tuples of a record read by read, as nsg and vnet stage
 // those fastjson read.
@@ -422,36 +399,13 @@ func (o *azureObject) emit(ctx context.Context, l *azureLayout) error {
 				o.setMAC(nonEmpty(ig.name))
 			}
 			for ; t < ig.end; t++ {
-				if err := o.emitTuple(ctx, l, l.tuples[t], nonEmpty(g.name)); err != nil {
+				if err := o.tupleRow(ctx, l.tuples[t], l.version, l.vnet, nonEmpty(g.name)); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	return nil
-}
-
-func (o *azureObject) emitTuple(ctx context.Context, l *azureLayout, s, acl []byte) error {
-	o.tuple++
-	if o.tuple&1023 == 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	var err error
-	if l.vnet {
-		err = o.vnetTupleBytes(s, l.version)
-	} else {
-		err = o.nsgTupleBytes(s, l.version)
-	}
-	if err != nil {
-		o.b.Discard()
-		return o.in.problem(o.tuple, err)
-	}
-	if l.vnet && acl != nil {
-		o.b.Label("aclID", bstr(acl))
-	}
-	return o.b.Commit()
 }
 
 func nonEmpty(b []byte) []byte {

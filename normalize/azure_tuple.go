@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"bytes"
+	"context"
 	"math"
 
 	"github.com/flowsym/flowsym/normalize/schema"
@@ -46,6 +47,44 @@ var (
 	countCols       = [4]schema.Col{schema.Packets, schema.Bytes, schema.RevPackets, schema.RevBytes}
 	countNames      = [4]string{"packets sent", "bytes sent", "packets received", "bytes received"}
 )
+
+// tupleRow reads tuple s (nil when the flowTuples element is not a
+// non-empty string) of a record of the given version and commits it as a
+// row, labelled with the VNet ACL id when there is one; a bad tuple is
+// reported with its ordinal and dropped. It returns what stops the run:
+// the context's error, Report's, or emit's. Both record readers (record's
+// fastjson walk and azureLayout's) stage every tuple through it.
+func (o *azureObject) tupleRow(ctx context.Context, s []byte, version int64, vnet bool, acl []byte) error {
+	o.tuple++
+	if o.tuple&1023 == 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if err := o.readTuple(s, version, vnet); err != nil {
+		o.b.Discard()
+		return o.in.problem(o.tuple, err)
+	}
+	o.stage(&o.read, version)
+	if vnet && acl != nil {
+		o.b.Label("aclID", bstr(acl))
+	}
+	return o.b.Commit()
+}
+
+// readTuple reads s into o.read: in one pass when it can, else checked.
+func (o *azureObject) readTuple(s []byte, version int64, vnet bool) error {
+	t := &o.read
+	switch {
+	case s == nil:
+		return errNotTuple
+	case vnet && !scanVNet(s, t):
+		return o.checkVNet(s, t)
+	case !vnet && !scanNSG(s, version, t):
+		return o.checkNSG(s, version, t)
+	}
+	return nil
+}
 
 // stage sets a read tuple's columns in the builder's current row. The
 // strings are package-level values, so the builder finds their dictionary

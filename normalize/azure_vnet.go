@@ -72,49 +72,12 @@ func (o *azureObject) vnet(ctx context.Context, e *jsonElem, rec, records *fastj
 				continue
 			}
 			for _, t := range tuples {
-				o.tuple++
-				if o.tuple&1023 == 0 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				if err := o.vnetTuple(t, version); err != nil {
-					o.b.Discard()
-					if err := o.in.problem(o.tuple, err); err != nil {
-						return err
-					}
-					continue
-				}
-				b := o.b
-				if acl != nil {
-					b.Label("aclID", bstr(acl))
-				}
-				if err := b.Commit(); err != nil {
+				if err := o.tupleRow(ctx, asString(t), version, true, acl); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	return nil
-}
-
-// vnetTuple stages one tuple.
-func (o *azureObject) vnetTuple(v *fastjson.Value, version int64) error {
-	return o.vnetTupleBytes(asString(v), version)
-}
-
-// vnetTupleBytes stages a tuple given as its text; nil is not a tuple.
-func (o *azureObject) vnetTupleBytes(s []byte, version int64) error {
-	if s == nil {
-		return errNotTuple
-	}
-	t := &o.read
-	if !scanVNet(s, t) {
-		if err := o.checkVNet(s, t); err != nil {
-			return err
-		}
-	}
-	o.stage(t, version)
 	return nil
 }
 
