@@ -28,11 +28,8 @@ type decoded struct {
 	err      error
 }
 
-// decode runs the real Decoder over one in-memory object, with a checked
-// allocator so leaks of Arrow memory fail the test. Its new buffers hold
-// garbage, as Run's pool (arrowpool.NewDirty) hands them out, so a builder
-// that reads a byte it did not write fails the golden files; and it
-// overwrites what it frees, as the pool reuses it.
+// decode runs the real Decoder over one in-memory object, into a
+// collectRows builder (leaks of Arrow memory fail the test).
 func decode(t testing.TB, opts Options, name string, data []byte) decoded {
 	t.Helper()
 	return decodeFrom(t, opts, ingesttest.NewMem(map[string][]byte{name: data}), name)
@@ -41,9 +38,29 @@ func decode(t testing.TB, opts Options, name string, data []byte) decoded {
 // decodeFrom decodes one object of any Source.
 func decodeFrom(t testing.TB, opts Options, src ingest.Source, name string) decoded {
 	t.Helper()
-	mem := memtest.Dirty()
-	defer mem.AssertSize(t, 0)
 	var out decoded
+	b, done := collectRows(t, &out)
+	defer done()
+	d := NewDecoder(opts)
+	report := func(p *Problem) error {
+		out.problems = append(out.problems, p.Error())
+		return nil
+	}
+	out.err = d.Object(context.Background(), src, ingest.Object{Name: name}, b, report)
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// collectRows returns a builder of 3-row batches that adds every row it
+// emits to out, and a func that releases it and checks that no Arrow
+// memory leaked. Its buffers come full of garbage, as Run's pool
+// (arrowpool.NewDirty) hands them out, so a builder that reads a byte it
+// did not write fails the golden files; and it overwrites what it frees,
+// as the pool reuses it.
+func collectRows(t testing.TB, out *decoded) (*schema.Builder, func()) {
+	mem := memtest.Dirty()
 	b := schema.NewBuilder(mem, 3, func(rec arrow.RecordBatch) error {
 		v, err := schema.NewView(rec)
 		if err != nil {
@@ -61,17 +78,10 @@ func decodeFrom(t testing.TB, opts Options, src ingest.Source, name string) deco
 		}
 		return nil
 	})
-	defer b.Release()
-	d := NewDecoder(opts)
-	report := func(p *Problem) error {
-		out.problems = append(out.problems, p.Error())
-		return nil
+	return b, func() {
+		b.Release()
+		mem.AssertSize(t, 0)
 	}
-	out.err = d.Object(context.Background(), src, ingest.Object{Name: name}, b, report)
-	if err := b.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func readFile(t testing.TB, path string) []byte {
