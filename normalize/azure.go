@@ -45,7 +45,6 @@ type azureObject struct {
 	// the one-pass reader to it.
 	checkedOnly   bool
 	layoutRecords int64     // records read in one pass, for tests
-	measured      *byte     // the start of the record measure read into layout
 	last          recordIDs // of the record whose context is fixed
 	mac           []byte    // the MAC fixed last, as the record gave it
 	macSet        bool
@@ -60,7 +59,7 @@ func (o *azureObject) parse(ctx context.Context) error {
 	in := o.in
 	w := newJSONWalker(skipBOM(in.R), "records", [2]string{"record", "records"}, func(e *jsonElem) error { return o.record(ctx, e) })
 	if !o.checkedOnly {
-		w.measure = o.measure
+		w.measure = o.layout.measure
 	}
 	return w.walk(ctx)
 }
@@ -78,18 +77,6 @@ func skipBOM(r io.Reader) io.Reader {
 	return br
 }
 
-// measure reads the record that buf starts with into o.layout, for the
-// walker (jsonWalker.measure), and remembers where it was: record then
-// stages it without reading it again.
-func (o *azureObject) measure(buf []byte) int {
-	o.measured = nil
-	n := o.layout.readPrefix(buf)
-	if n > 0 {
-		o.measured = &buf[0]
-	}
-	return n
-}
-
 // errNotTuple is a flowTuples element that is not a tuple.
 var errNotTuple = lineErr(ErrMalformed, "flow tuple is not a non-empty string")
 
@@ -97,9 +84,7 @@ var errNotTuple = lineErr(ErrMalformed, "flow tuple is not a non-empty string")
 // when it has the shape Azure writes (see azureLayout), by fastjson when
 // not.
 func (o *azureObject) record(ctx context.Context, e *jsonElem) error {
-	measured := o.measured != nil && &e.raw[0] == o.measured // measure read it just before
-	o.measured = nil
-	if measured || !o.checkedOnly && o.layout.read(e.raw) {
+	if !o.checkedOnly && o.layout.take(e.raw) {
 		o.layoutRecords++
 		return o.emit(ctx, &o.layout)
 	}

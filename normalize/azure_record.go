@@ -31,6 +31,7 @@ type azureLayout struct {
 	tuples   [][]byte
 	seen     uint32 // keys read, by bit: each may come once
 	hasProps bool
+	at       *byte // where the record measure read starts
 }
 
 // layoutGroup is one element of a nested array: its name (rule, MAC or ACL
@@ -249,6 +250,25 @@ const (
 	seenVersion = 8 // properties.Version
 	seenFlows   = 9 // properties.flows or flowRecords.flows
 )
+
+// measure reads the record that buf starts with, for the walker
+// (jsonWalker.measure), and remembers where it was, so that take, handed
+// that record next, does not read it again.
+func (l *azureLayout) measure(buf []byte) int {
+	n := l.readPrefix(buf)
+	if n > 0 {
+		l.at = &buf[0]
+	}
+	return n
+}
+
+// take fills l from the record raw, or reports false: measure read it
+// just before, or take reads it now.
+func (l *azureLayout) take(raw []byte) bool {
+	measured := l.at != nil && &raw[0] == l.at
+	l.at = nil
+	return measured || l.read(raw)
+}
 
 // read fills l from the text of one record, or reports false.
 func (l *azureLayout) read(raw []byte) bool { return l.readPrefix(raw) == len(raw) }
